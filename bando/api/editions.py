@@ -1,0 +1,1 @@
+"""Public read of the calls."""

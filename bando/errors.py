@@ -1,0 +1,47 @@
+"""Errors: JSON under /api/, an Italian page elsewhere. Never a bare 500 for user input."""
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+PAGE_MESSAGES = {
+    400: "Richiesta non valida.",
+    401: "Occorre accedere.",
+    403: "Non hai i permessi per questa pagina.",
+    404: "Pagina non trovata.",
+    405: "Operazione non consentita.",
+    409: "L'operazione è in conflitto con lo stato attuale.",
+    413: "Il file o la richiesta sono troppo grandi.",
+    422: "I dati inviati non sono validi.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        if wants_json():
+            return jsonify(error="CSRF token missing or invalid"), 400
+        message = "La sessione del modulo è scaduta: ricarica la pagina e riprova."
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        code = error.code or 500
+        if wants_json():
+            return jsonify(error=error.description or error.name), code
+        message = PAGE_MESSAGES.get(code, error.name)
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        if wants_json():
+            return jsonify(error="internal error"), 500
+        return render_template("error.html", code=500, message="Errore interno."), 500

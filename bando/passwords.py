@@ -1,0 +1,26 @@
+"""Password hashing with argon2."""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+MIN_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable, in Italian; None when it is fine."""
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        return f"la password deve avere almeno {MIN_LENGTH} caratteri"
+    return None

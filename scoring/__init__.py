@@ -1,0 +1,1 @@
+"""Money, criteria, aggregation, ranking and allocation: pure Python, no Flask, no database."""

@@ -1,0 +1,59 @@
+"""Money is integer euro-cents. Amounts travel as strings with two decimals ("16000.00")."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# A ceiling far above any grant call, so an absurd figure is refused rather than stored.
+MAX_CENTS = 100_000_000_00
+
+
+class AmountError(ValueError):
+    """A text that is not a valid amount of euro; the message says why, in Italian."""
+
+
+def parse_cents(text, *, allow_zero: bool = True) -> int:
+    """Parse "16000.00", "16000", "16.000,00" or "16000,5" into cents.
+
+    Refuses negatives, more than two decimals, non-numbers and absurd figures.
+    """
+    if isinstance(text, bool) or text is None:
+        raise AmountError("importo mancante")
+    if isinstance(text, int):
+        value = Decimal(text)
+    elif isinstance(text, float):
+        raise AmountError('importo da scrivere come testo con due decimali, ad es. "1500.00"')
+    else:
+        raw = str(text).strip().replace("€", "").replace(" ", "")
+        if not raw:
+            raise AmountError("importo mancante")
+        if "," in raw:
+            # Italian writing: the dot groups thousands, the comma marks the decimals.
+            raw = raw.replace(".", "").replace(",", ".")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise AmountError(f"«{text}» non è un importo valido") from None
+    if not value.is_finite():
+        raise AmountError(f"«{text}» non è un importo valido")
+    if value < 0:
+        raise AmountError("l'importo non può essere negativo")
+    if value != value.quantize(Decimal("0.01")):
+        raise AmountError("al massimo due decimali")
+    cents = int(value * 100)
+    if cents > MAX_CENTS:
+        raise AmountError("importo fuori misura")
+    if cents == 0 and not allow_zero:
+        raise AmountError("l'importo deve essere maggiore di zero")
+    return cents
+
+
+def cents_to_str(cents: int) -> str:
+    """The API form of an amount: "16000.00"."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def share_of(cents: int, share: Decimal | str) -> int:
+    """A share of an amount, rounded half up to the cent (e.g. the advance payment)."""
+    value = Decimal(cents) * Decimal(str(share))
+    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))

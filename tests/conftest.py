@@ -1,0 +1,97 @@
+"""Fixtures in the flaskr style: app, client, runner — on a real database.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. The schema is built once
+per run by the migrations (as `bando init` does), then every test starts from empty
+tables.
+"""
+
+import os
+import shutil
+
+import pytest
+from sqlalchemy import text
+
+from bando import create_app
+from bando.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_report_header(config):
+    return f"database: {PG_URL or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+def _config(url, instance):
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test",
+        "INSTANCE_PATH_FOR_TESTS": str(instance),
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """The URL of a database brought to the latest schema by the migrations."""
+    from flask_migrate import upgrade
+
+    if PG_URL:
+        url = PG_URL
+        app = create_app(_config(url, tmp_path_factory.mktemp("pg")))
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            upgrade(directory=app.extensions["migrate"].directory)
+            db.engine.dispose()
+        return url
+    template = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    url = f"sqlite:///{template}"
+    app = create_app(_config(url, template.parent))
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+    return str(template)
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    if PG_URL:
+        return PG_URL
+    copy = tmp_path / "bando.sqlite3"
+    shutil.copy(migrated_database, copy)
+    return f"sqlite:///{copy}"
+
+
+def _truncate_all():
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(_config(database_url, tmp_path))
+    with app.app_context():
+        if PG_URL:
+            _truncate_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def postgres_only():
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL")

@@ -1,0 +1,3 @@
+"""The edition state machine: draft → open → closed → ranked → allocated → archived."""
+
+STATES = ("draft", "open", "closed", "ranked", "allocated", "archived")
