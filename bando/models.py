@@ -72,6 +72,7 @@ class Edition(db.Model):
         CheckConstraint("budget_cap_cents >= 0", name="cap_not_negative"),
         CheckConstraint("max_grant_cents > 0", name="max_grant_positive"),
         CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
+        CheckConstraint("project_starts_on <= project_ends_on", name="project_window"),
         CheckConstraint("protocol_counter >= 0", name="protocol_counter"),
         CheckConstraint("min_cofinancing_bp BETWEEN 0 AND 10000", name="cofinancing_share"),
         CheckConstraint("advance_share_bp BETWEEN 0 AND 10000", name="advance_share"),
@@ -89,6 +90,9 @@ class Edition(db.Model):
     legal_basis: Mapped[str] = mapped_column(String(300), default="")
     office: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # The window in which funded projects must take place.
+    project_starts_on: Mapped[date] = mapped_column(Date)
+    project_ends_on: Mapped[date] = mapped_column(Date)
     protocol_prefix: Mapped[str] = mapped_column(String(20))
     # Last protocol number given; bumped under a row lock so numbers are gap-free.
     protocol_counter: Mapped[int] = mapped_column(Integer, default=0)
@@ -102,6 +106,7 @@ class Edition(db.Model):
     advance_share_bp: Mapped[int] = mapped_column(Integer)
     tie_break: Mapped[list] = mapped_column(JSON, default=list)
     required_attachments: Mapped[list] = mapped_column(JSON, default=list)
+    budget_categories: Mapped[list] = mapped_column(JSON, default=list)
     max_applications_per_organisation: Mapped[int] = mapped_column(Integer, default=1)
     # [allocation]
     allocation_mode: Mapped[str] = mapped_column(String(30))

@@ -44,6 +44,11 @@ def create_edition(
         budget_cap_cents=cap_cents,
         opens_at=opens_at or now - timedelta(days=10),
         closes_at=closes_at or now + timedelta(days=10),
+        project_starts_on=rules.pop("project_starts_on", (now + timedelta(days=30)).date()),
+        project_ends_on=rules.pop("project_ends_on", (now + timedelta(days=400)).date()),
+        budget_categories=rules.pop(
+            "budget_categories", ["personale", "materiali", "comunicazione", "spese_generali"]
+        ),
         protocol_prefix=code.upper().replace("-", "")[:12],
         max_grant_cents=max_grant_cents,
         min_cofinancing_bp=rules.pop("min_cofinancing_bp", 1000),

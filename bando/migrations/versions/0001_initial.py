@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 21:41:54.676871
+Create Date: 2026-11-27 21:43:30.772380
 
 """
 
@@ -39,6 +39,8 @@ def upgrade():
         sa.Column("legal_basis", sa.String(length=300), nullable=False),
         sa.Column("office", sa.String(length=300), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("project_starts_on", sa.Date(), nullable=False),
+        sa.Column("project_ends_on", sa.Date(), nullable=False),
         sa.Column("protocol_prefix", sa.String(length=20), nullable=False),
         sa.Column("protocol_counter", sa.Integer(), nullable=False),
         sa.Column("max_grant_cents", sa.BigInteger(), nullable=False),
@@ -50,6 +52,7 @@ def upgrade():
         sa.Column("advance_share_bp", sa.Integer(), nullable=False),
         sa.Column("tie_break", sa.JSON(), nullable=False),
         sa.Column("required_attachments", sa.JSON(), nullable=False),
+        sa.Column("budget_categories", sa.JSON(), nullable=False),
         sa.Column("max_applications_per_organisation", sa.Integer(), nullable=False),
         sa.Column("allocation_mode", sa.String(length=30), nullable=False),
         sa.Column("on_insufficient", sa.String(length=10), nullable=False),
@@ -74,6 +77,9 @@ def upgrade():
             "min_partial_share_bp BETWEEN 0 AND 10000", name=op.f("ck_edition_partial_share")
         ),
         sa.CheckConstraint("opens_at < closes_at", name=op.f("ck_edition_opens_before_closes")),
+        sa.CheckConstraint(
+            "project_starts_on <= project_ends_on", name=op.f("ck_edition_project_window")
+        ),
         sa.CheckConstraint("protocol_counter >= 0", name=op.f("ck_edition_protocol_counter")),
         sa.CheckConstraint("threshold BETWEEN 0 AND 100", name=op.f("ck_edition_threshold")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_edition")),
