@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask, request, session
+from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
 from . import config as config_module
@@ -44,18 +45,23 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Rome")
     csrf.init_app(app)
 
-    from . import auth, formatting, models  # noqa: F401  (models register their tables)
+    from . import auth, formatting, layout, models  # noqa: F401  (models register their tables)
 
     formatting.init_app(app)
+    layout.init_app(app)
     auth.init_app(app)
 
     from .api import bp as api_bp
+    from .applicant import bp as applicant_bp
     from .errors import init_app as init_errors
+    from .officer import bp as officer_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(applicant_bp)
+    app.register_blueprint(officer_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     init_errors(app)
 
@@ -68,5 +74,8 @@ def create_app(config=None):
         lang = request.args.get("lang")
         if lang in app.config["LANGUAGES"]:
             session["lang"] = lang
+        # Flask-Babel caches the locale on the app context, which an outer context (tests,
+        # scripts) shares between requests: choose it afresh for each request.
+        refresh_locale()
 
     return app

@@ -9,6 +9,11 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")
+    # Who runs this site: the header and footer of every page.
+    SITE_OWNER = "Comune di Milano"
+    SITE_OFFICE = (
+        "Direzione di Progetto Periferie — Unità Contratti di Quartiere e Rigenerazione Urbana"
+    )
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # a whole request; one attachment is capped lower
     MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
     API_TOKEN_HOURS = 12

@@ -1,20 +1,21 @@
 """Errors: JSON under /api/, an Italian page elsewhere. Never a bare 500 for user input."""
 
 from flask import jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 
 PAGE_MESSAGES = {
-    400: "Richiesta non valida.",
-    401: "Occorre accedere.",
-    403: "Non hai i permessi per questa pagina.",
-    404: "Pagina non trovata.",
-    405: "Operazione non consentita.",
-    409: "L'operazione è in conflitto con lo stato attuale.",
-    413: "Il file o la richiesta sono troppo grandi.",
-    422: "I dati inviati non sono validi.",
+    400: _l("Richiesta non valida."),
+    401: _l("Occorre accedere."),
+    403: _l("Non hai i permessi per questa pagina."),
+    404: _l("Pagina non trovata."),
+    405: _l("Operazione non consentita."),
+    409: _l("L'operazione è in conflitto con lo stato attuale."),
+    413: _l("Il file o la richiesta sono troppo grandi."),
+    422: _l("I dati inviati non sono validi."),
 }
 
 
@@ -27,7 +28,7 @@ def init_app(app):
     def csrf_error(error):
         if wants_json():
             return jsonify(error="CSRF token missing or invalid"), 400
-        message = "La sessione del modulo è scaduta: ricarica la pagina e riprova."
+        message = _l("La sessione del modulo è scaduta: ricarica la pagina e riprova.")
         return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
@@ -44,4 +45,4 @@ def init_app(app):
         app.logger.exception("unexpected error")
         if wants_json():
             return jsonify(error="internal error"), 500
-        return render_template("error.html", code=500, message="Errore interno."), 500
+        return render_template("error.html", code=500, message=_l("Errore interno.")), 500

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from flask_babel import get_locale
 
 from .timeutil import to_rome
@@ -40,6 +40,22 @@ def moment(value) -> str:
     return to_rome(value).strftime("%d/%m/%Y %H:%M")
 
 
+def clock(value) -> str:
+    """The time of day in Europe/Rome: "12:00"."""
+    if value is None:
+        return "—"
+    return to_rome(value).strftime("%H:%M")
+
+
+def share(basis_points, locale=None) -> str:
+    """A share stored in basis points, as people write it: 1000 → "10%", 1250 → "12,5%"."""
+    if basis_points is None:
+        return "—"
+    return format_percent(
+        Decimal(int(basis_points)) / 10000, format="#,##0.##%", locale=locale or _locale()
+    )
+
+
 def percent(part, whole) -> int:
     """A whole percentage for progress bars; 0 when there is no whole."""
     if not whole:
@@ -48,5 +64,5 @@ def percent(part, whole) -> int:
 
 
 def init_app(app):
-    app.jinja_env.filters.update(money=money, day=day, moment=moment)
+    app.jinja_env.filters.update(money=money, day=day, moment=moment, clock=clock, share=share)
     app.jinja_env.globals.update(percent=percent)

@@ -134,6 +134,12 @@ class Edition(db.Model):
     def general_guidelines(self) -> list[Guideline]:
         return [g for g in self.guidelines if g.neighbourhood_id is None]
 
+    @property
+    def attachment_labels(self) -> dict[str, str]:
+        """Labels of the attachment kinds, from the call file's optional [attachment_labels]."""
+        labels = (self.source or {}).get("attachment_labels") or {}
+        return {kind: str(label).strip() for kind, label in labels.items()}
+
 
 class Neighbourhood(db.Model):
     """An ambito / quartiere of an edition, with the seed's figures."""

@@ -1,25 +1,42 @@
-"""What an application still lacks before it can be submitted, listed in one go."""
+"""What an application still lacks before it can be submitted, listed in one go.
+
+Called by the lifecycle's submit guard: an empty list lets the submission through.
+"""
+
+from workflows.proposal import proposal_problems
 
 from .models import Application
+
+# Where a rule's message is shown, for the fields whose name says little on its own.
+FIELD_LABELS = {
+    "neighbourhood": "quartiere",
+    "guidelines": "linee di indirizzo",
+    "budget": "piano economico",
+    "requested_amount": "contributo richiesto",
+    "cofinancing_amount": "cofinanziamento",
+    "start_date": "data di inizio",
+    "end_date": "data di fine",
+}
 
 
 def submission_problems(application: Application) -> list[str]:
     """Everything missing, in Italian; an empty list means the application is complete."""
+    from .applications import call_rules, proposal_of
+    from .attachments import attachment_kinds
+
     problems = []
     if not application.title.strip():
         problems.append("manca il titolo del progetto")
     if not application.summary.strip():
         problems.append("manca la sintesi del progetto")
-    if application.neighbourhood is None:
-        problems.append("manca il quartiere")
-    if not application.guidelines:
-        problems.append("scegliere almeno una linea di indirizzo del quartiere")
-    if not application.budget_lines:
-        problems.append("manca il piano economico (voci di spesa)")
-    if application.requested_cents <= 0:
-        problems.append("manca il contributo richiesto")
+    rules = proposal_problems(
+        proposal_of(application), call_rules(application.edition), complete=True
+    )
+    for field, messages in rules.items():
+        label = FIELD_LABELS.get(field.split(".")[0], "piano economico")
+        problems.extend(f"{label}: {message}" for message in messages)
     present = {a.kind for a in application.attachments}
-    for kind in application.edition.required_attachments:
-        if kind not in present:
-            problems.append(f"manca l'allegato obbligatorio «{kind}»")
+    for kind, label in attachment_kinds(application.edition).items():
+        if kind in application.edition.required_attachments and kind not in present:
+            problems.append(f"manca l'allegato obbligatorio «{label}»")
     return problems

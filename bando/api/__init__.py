@@ -39,10 +39,13 @@ def json_body() -> dict:
 
 def current_api_user():
     """The user of the bearer token, or None."""
-    if "api_user" not in g:
+    # Cached per request, not in g: g outlives the request when an app context is already
+    # pushed (as in the tests), and a second request would see the first one's user.
+    if getattr(g, "api_user_request", None) is not request._get_current_object():
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         g.api_user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+        g.api_user_request = request._get_current_object()
     return g.api_user
 
 
@@ -69,4 +72,11 @@ def not_found(anything):
     abort(404, description=f"no such endpoint: /api/v1/{anything}")
 
 
-from . import editions, tokens  # noqa: E402,F401  (routes register on bp)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    accounts,
+    applications,
+    editions,
+    lifecycle,
+    openapi,
+    tokens,
+)

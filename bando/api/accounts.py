@@ -1,0 +1,67 @@
+"""POST /api/v1/accounts: a non-profit organisation registers with its first user."""
+
+from flask import current_app, jsonify
+
+from ..extensions import db
+from ..mail import send_pending
+from ..organisations import RegistrationError, register_organisation
+from . import ApiError, bp, json_body
+
+ORGANISATION_FIELDS = (
+    "name",
+    "tax_code",
+    "vat_number",
+    "legal_form",
+    "pec",
+    "address",
+    "legal_representative",
+    "runts_number",
+    "withholding_exempt",
+    "withholding_reason",
+)
+
+
+def organisation_dict(org) -> dict:
+    return {"id": org.id, **{name: getattr(org, name) for name in ORGANISATION_FIELDS}}
+
+
+@bp.post("/accounts")
+def create_account():
+    data = json_body()
+    organisation = data.get("organisation")
+    if not isinstance(organisation, dict):
+        raise ApiError(
+            422,
+            "the organisation is required",
+            {"organisation": ["un oggetto con name, tax_code, legal_form, pec, address, …"]},
+        )
+    unknown = (set(data) - {"email", "password", "full_name", "organisation"}) | {
+        f"organisation.{k}" for k in set(organisation) - set(ORGANISATION_FIELDS)
+    }
+    if unknown:
+        raise ApiError(422, "unknown fields", {k: ["campo sconosciuto"] for k in sorted(unknown)})
+    try:
+        user = register_organisation(
+            data.get("email"),
+            data.get("password"),
+            organisation,
+            full_name=data.get("full_name") or "",
+        )
+    except RegistrationError as error:
+        status = 409 if _duplicate(error.errors) else 422
+        raise ApiError(status, "registration refused", error.errors) from None
+    db.session.commit()
+    send_pending(current_app._get_current_object())
+    return (
+        jsonify(
+            user={"id": user.id, "email": user.email, "role": user.role},
+            organisation=organisation_dict(user.organisation),
+        ),
+        201,
+    )
+
+
+def _duplicate(errors: dict) -> bool:
+    """Only an existing account or organisation: a conflict rather than invalid data."""
+    texts = [m for messages in errors.values() for m in messages]
+    return bool(texts) and all("già" in m for m in texts)

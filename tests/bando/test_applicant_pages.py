@@ -1,0 +1,261 @@
+"""The applicant's pages, without JavaScript: register, write, attach, submit, receipt."""
+
+import io
+import re
+
+import pytest
+from flask import g
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from bando.extensions import db
+from bando.models import Application, Organisation, User
+from tests.bando.applicant_data import pdf_bytes
+from tests.factories import PASSWORD, create_edition, create_user, entity_tax_code
+
+
+@pytest.fixture
+def edition(app):
+    edition = create_edition("cdq-pagine")
+    db.session.commit()
+    return edition
+
+
+def sign_in(client, email, password=PASSWORD):
+    g.pop("_login_user", None)  # the tests share one app context: forget the last user
+    client.post("/esci")
+    g.pop("_login_user", None)
+    response = client.post("/accedi", data={"email": email, "password": password})
+    assert response.status_code == 302
+
+
+def registration_form(n=41, **fields):
+    return {
+        "name": "Associazione Gratosoglio Insieme",
+        "tax_code": entity_tax_code(n),
+        "vat_number": "",
+        "legal_form": "odv",
+        "pec": "gratosoglio@pec.example.it",
+        "address": "via Saponaro 10, 20142 Milano",
+        "legal_representative": "Anna Verdi",
+        "runts_number": "",
+        "withholding_reason": "",
+        "full_name": "Anna Verdi",
+        "email": "anna@example.it",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        **fields,
+    }
+
+
+def proposal_form(edition, **fields):
+    hood = edition.neighbourhoods[0]
+    data = {
+        "neighbourhood": hood.slug,
+        "guidelines": [hood.guidelines[0].code],
+        "title": "Merende in cortile",
+        "summary": "Pomeriggi per bambini e anziani nei cortili.",
+        "description": "",
+        "objectives": "",
+        "places": "",
+        "timeline": "",
+        "start_date": edition.project_starts_on.isoformat(),
+        "end_date": edition.project_ends_on.isoformat(),
+        "budget-0-category": "personale",
+        "budget-0-description": "Animatori",
+        "budget-0-amount": "10.000,00",
+        "budget-1-category": "materiali",
+        "budget-1-description": "Giochi",
+        "budget-1-amount": "2500",
+        "budget-2-category": "",
+        "budget-2-description": "",
+        "budget-2-amount": "",
+        "partners-0-name": "Parrocchia San Barnaba",
+        "partners-0-tax_code": "",
+        "partners-0-role": "spazi",
+        "requested_amount": "10000",
+        "cofinancing_amount": "",  # computed: € 2.500,00
+        "save": "Salva bozza",
+        **fields,
+    }
+    return data
+
+
+def test_register_write_attach_submit_and_download_the_receipt(client, edition):
+    page = client.get("/registrazione")
+    assert page.status_code == 200
+    assert "Registra il tuo ente" in page.text
+    response = client.post("/registrazione", data=registration_form())
+    assert response.status_code == 302, response.text
+    org = db.session.scalar(select(Organisation))
+    assert org.legal_form == "odv" and org.users[0].email == "anna@example.it"
+
+    dashboard = client.get("/domande")
+    assert dashboard.status_code == 200
+    assert "Nessuna domanda" in dashboard.text
+
+    response = client.post("/domande/nuova", data={"edition": edition.code})
+    assert response.status_code == 302
+    application = db.session.scalar(select(Application))
+    url = f"/domande/{application.id}"
+    form = client.get(url)
+    assert form.status_code == 200
+    assert 'name="budget-2-amount"' in form.text  # blank rows to fill, no script needed
+
+    response = client.post(url, data=proposal_form(edition))
+    assert response.status_code == 302, response.text
+    db.session.refresh(application)
+    assert application.requested_cents == 10_000_00
+    assert application.cofinancing_cents == 2_500_00
+    assert [line.amount_cents for line in application.budget_lines] == [10_000_00, 2_500_00]
+    assert application.partners[0].name == "Parrocchia San Barnaba"
+
+    # "Aggiungi riga" offers one more blank row without losing what was typed.
+    response = client.post(url, data={**proposal_form(edition), "add_budget_row": "1"})
+    assert 'name="budget-3-amount"' in response.text
+    assert "Merende in cortile" in response.text
+
+    for kind in edition.required_attachments:
+        response = client.post(
+            f"{url}/allegati",
+            data={"kind": kind, "file": (io.BytesIO(pdf_bytes(kind)), f"{kind}.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+    confirm = client.get(f"{url}/invia")
+    assert "La domanda è completa" in confirm.text
+    response = client.post(f"{url}/invia", data={"confirm": "1"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{url}/ricevuta")
+    db.session.refresh(application)
+    assert application.state == "submitted"
+
+    receipt = client.get(f"{url}/ricevuta")
+    assert application.protocol in receipt.text
+    assert "€ 12.500,00" in receipt.text
+    pdf = client.get(f"{url}/ricevuta.pdf")
+    assert pdf.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert application.protocol in text
+    assert "€ 10.000,00" in text and "€ 2.500,00" in text and "€ 12.500,00" in text
+
+    # The dashboard tells the state in plain Italian; the form is now read-only.
+    dashboard = client.get("/domande")
+    assert "Inviata, in istruttoria" in dashboard.text
+    assert application.protocol in dashboard.text
+    view = client.get(url)
+    assert 'name="budget-0-amount"' not in view.text
+
+
+def test_a_refused_save_shows_the_message_next_to_the_field(client, edition):
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    response = client.post(
+        f"/domande/{application.id}",
+        data=proposal_form(edition, **{"requested_amount": "50000", "budget-1-amount": "-5"}),
+    )
+    assert response.status_code == 422
+    assert re.search(r'data-error-for="budget-1-amount">[^<]*negativ', response.text)
+    assert "Bozza NON salvata" in response.text
+    db.session.refresh(application)
+    assert application.requested_cents == 0 and application.budget_lines == []
+
+
+def test_the_budget_must_add_up_shown_by_the_budget_table(client, edition):
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    response = client.post(
+        f"/domande/{application.id}",
+        data=proposal_form(edition, cofinancing_amount="1000"),
+    )
+    assert response.status_code == 422
+    assert "devono coincidere" in response.text
+    db.session.refresh(application)
+    assert application.title == ""
+
+
+def test_answer_a_request_for_documents_and_the_deadline_is_shown(client, edition):
+    from bando.lifecycle import fire
+
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    url = f"/domande/{application.id}"
+    client.post(url, data=proposal_form(edition))
+    for kind in edition.required_attachments:
+        client.post(
+            f"{url}/allegati",
+            data={"kind": kind, "file": (io.BytesIO(pdf_bytes()), "a.pdf")},
+            content_type="multipart/form-data",
+        )
+    client.post(f"{url}/invia", data={"confirm": "1"})
+    officer = create_user("officer")
+    fire(application, "request_integration", officer, "Manca la firma sullo statuto")
+    db.session.commit()
+
+    dashboard = client.get("/domande")
+    deadline = application.integration_deadline.astimezone().strftime("%d/%m/%Y")
+    assert "Integrazione richiesta: rispondere entro il" in dashboard.text
+    assert deadline in dashboard.text or "rispondere entro il" in dashboard.text
+    assert "Manca la firma sullo statuto" in dashboard.text
+
+    page = client.get(f"{url}/integrazione")
+    assert page.status_code == 200
+    response = client.post(
+        f"{url}/allegati",
+        data={"kind": "statuto", "file": (io.BytesIO(pdf_bytes("firmato")), "s.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.headers["Location"].endswith(f"{url}/integrazione")
+    response = client.post(f"{url}/integrazione", data={"reason": "allegato lo statuto firmato"})
+    assert response.status_code == 302
+    db.session.refresh(application)
+    assert application.state == "submitted"
+
+
+def test_withdraw_asks_for_confirmation(client, edition):
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    page = client.get(f"/domande/{application.id}/ritira")
+    assert "Ritirare la domanda?" in page.text
+    db.session.refresh(application)
+    assert application.state == "draft"  # a GET changes nothing
+    response = client.post(f"/domande/{application.id}/ritira", data={"confirm": "1"})
+    assert response.status_code == 302
+    db.session.refresh(application)
+    assert application.state == "withdrawn"
+    assert "Ritirata" in client.get("/domande").text
+
+
+def test_another_organisations_application_is_not_found(client, edition):
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    other = create_user("applicant")
+    db.session.commit()
+    sign_in(client, other.email)
+    for path in ("", "/invia", "/ricevuta", "/ricevuta.pdf", "/ritira", "/integrazione"):
+        assert client.get(f"/domande/{application.id}{path}").status_code == 404, path
+    response = client.post(f"/domande/{application.id}", data=proposal_form(edition))
+    assert response.status_code == 404
+    db.session.refresh(application)
+    assert application.title == ""
+
+
+def test_staff_and_anonymous_have_no_applicant_pages(client, edition):
+    assert client.get("/domande").status_code == 302  # to the sign-in page
+    officer = create_user("officer")
+    db.session.commit()
+    sign_in(client, officer.email)
+    assert client.get("/domande").status_code == 403
+
+
+def test_a_for_profit_company_is_told_why(client):
+    response = client.post("/registrazione", data=registration_form(legal_form="srl"))
+    assert response.status_code == 200
+    assert "scopo di lucro" in response.text
+    assert db.session.scalar(select(func.count(Organisation.id))) == 0
+    assert db.session.scalar(select(func.count(User.id))) == 0

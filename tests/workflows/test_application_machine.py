@@ -1,0 +1,185 @@
+"""The application and edition machines as pure functions: no app, no database."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from workflows import application as machine
+from workflows import diagram
+from workflows import edition as edition_machine
+from workflows.machine import Refused
+
+NOW = datetime(2019, 4, 15, 10, 0, tzinfo=UTC)  # 12:00 in Rome (CEST)
+CLOSES = NOW
+
+
+def facts(kind, **overrides):
+    """Facts under which every guard passes, for an actor kind of ACTOR_KINDS."""
+    role = {"owner": "applicant", "system": None}.get(kind, kind)
+    values = {
+        "now": NOW - timedelta(hours=1),
+        "actor_role": role,
+        "is_owner": kind == "owner",
+        "reason": "motivazione",
+        "edition_state": "open",
+        "opens_at": NOW - timedelta(days=30),
+        "closes_at": CLOSES,
+        "integration_deadline": NOW,
+    }
+    values.update(overrides)
+    return machine.Facts(**values)
+
+
+def favourable(trigger, kind):
+    # The only two guards that pull in opposite directions are the integration deadline's.
+    if trigger == "expire_integration":
+        return facts(kind, now=NOW + timedelta(seconds=1))
+    return facts(kind)
+
+
+CASES = [
+    (state, trigger, kind)
+    for state in machine.STATES
+    for trigger in machine.TRIGGERS
+    for kind in machine.ACTOR_KINDS
+]
+
+
+def expected_dest(state, trigger, kind):
+    for row in machine.TRANSITIONS:
+        sources = (row["source"],) if isinstance(row["source"], str) else row["source"]
+        if row["trigger"] == trigger and state in sources and kind in row["roles"]:
+            return row["dest"]
+    return None
+
+
+@pytest.mark.parametrize(("state", "trigger", "kind"), CASES)
+def test_every_state_trigger_and_actor(state, trigger, kind):
+    dest = expected_dest(state, trigger, kind)
+    f = favourable(trigger, kind)
+    if dest is None:
+        refusals = machine.check(state, trigger, f)
+        assert refusals and all(r.reason for r in refusals)
+        with pytest.raises(Refused):
+            machine.advance(state, trigger, f)
+    else:
+        assert machine.check(state, trigger, f) == []
+        assert machine.advance(state, trigger, f) == dest
+
+
+def test_the_table_matches_the_design():
+    edges = {
+        (s, row["trigger"], row["dest"]) for row in machine.MACHINE.table for s in row["source"]
+    }
+    assert ("draft", "submit", "submitted") in edges
+    assert ("integration_requested", "expire_integration", "ineligible") in edges
+    assert ("reserve", "fund", "funded") in edges
+    withdrawable = {s for s, t, _ in edges if t == "withdraw"}
+    assert withdrawable == {
+        "draft", "submitted", "integration_requested", "eligible", "scored", "reserve"
+    }  # fmt: skip
+    assert set(machine.MACHINE.final_states()) == {
+        "ineligible", "not_funded", "closed", "withdrawn", "renounced", "revoked"
+    }  # fmt: skip
+
+
+def test_submitting_at_exactly_closes_at_is_refused_one_second_before_accepted():
+    at_close = facts("owner", now=CLOSES)
+    [refusal] = machine.check("draft", "submit", at_close)
+    assert refusal.code == "deadline_passed"
+    # Europe/Rome wall time in the reason: 10:00 UTC is 12:00 in April.
+    assert "15/04/2019 alle ore 12:00" in refusal.reason
+    assert machine.check("draft", "submit", facts("owner", now=CLOSES - timedelta(seconds=1))) == []
+
+
+def test_submission_refusals_say_everything_at_once():
+    f = facts(
+        "owner",
+        edition_state="closed",
+        now=CLOSES + timedelta(days=1),
+        submission_problems=("manca il titolo del progetto", "manca l'allegato «statuto»"),
+    )
+    codes = [r.code for r in machine.check("draft", "submit", f)]
+    assert codes == ["edition_not_open", "deadline_passed", "incomplete"]
+    with pytest.raises(Refused) as refused:
+        machine.advance("draft", "submit", f)
+    assert "manca il titolo del progetto" in refused.value.reason
+    assert "il bando non accetta domande (stato: chiuso)" in refused.value.reason
+
+
+def test_not_before_opening():
+    f = facts("owner", now=NOW - timedelta(days=31))
+    assert [r.code for r in machine.check("draft", "submit", f)] == ["not_yet_open"]
+
+
+def test_integration_deadline_cuts_both_ways():
+    before = facts("owner", now=NOW - timedelta(seconds=1))
+    at = facts("owner", now=NOW)
+    assert machine.check("integration_requested", "integrate", before) == []
+    assert machine.check("integration_requested", "integrate", at)[0].code == (
+        "integration_deadline_passed"
+    )
+    system_before = facts("system", now=NOW - timedelta(seconds=1))
+    system_at = facts("system", now=NOW)
+    assert machine.check("integration_requested", "expire_integration", system_before)[0].code == (
+        "integration_deadline_not_passed"
+    )
+    assert machine.advance("integration_requested", "expire_integration", system_at) == (
+        "ineligible"
+    )
+
+
+@pytest.mark.parametrize("trigger", ["request_integration", "declare_ineligible", "revoke"])
+def test_reason_is_required_where_the_decision_must_be_motivated(trigger):
+    state = {"revoke": "funded"}.get(trigger, "submitted")
+    [refusal] = machine.check(state, trigger, facts("officer", reason="   "))
+    assert (refusal.code, refusal.reason) == ("reason_required", "indicare la motivazione")
+
+
+def test_refusal_names_the_state_and_the_role():
+    [wrong_state] = machine.check("funded", "submit", facts("owner"))
+    assert wrong_state.code == "invalid_state"
+    assert "«Finanziata»" in wrong_state.reason
+    [wrong_role] = machine.check("submitted", "declare_eligible", facts("applicant"))
+    assert wrong_role.code == "forbidden"
+    assert "istruttore" in wrong_role.reason
+    [unknown] = machine.check("draft", "explode", facts("officer"))
+    assert unknown.code == "unknown_trigger"
+
+
+def test_edition_machine():
+    base = {"opens_at": NOW - timedelta(days=30), "closes_at": NOW}
+    early = edition_machine.Facts(now=NOW - timedelta(days=1), actor_role="officer", **base)
+    assert edition_machine.advance("open", "close", early) == "closed"
+    tick_early = edition_machine.Facts(now=NOW - timedelta(seconds=1), actor_role=None, **base)
+    assert edition_machine.check("open", "close", tick_early)[0].code == "deadline_not_passed"
+    tick_late = edition_machine.Facts(now=NOW, actor_role=None, **base)
+    assert edition_machine.advance("open", "close", tick_late) == "closed"
+    unscored = edition_machine.Facts(now=NOW, actor_role="officer", unscored_eligible=2)
+    assert "2" in edition_machine.check("closed", "rank", unscored)[0].reason
+    applicant = edition_machine.Facts(now=NOW, actor_role="applicant")
+    assert edition_machine.check("open", "close", applicant)[0].code == "forbidden"
+    path = ["draft", "open", "closed", "ranked", "allocated", "archived"]
+    officer = edition_machine.Facts(now=NOW, actor_role="officer", **base)
+    for (state, nxt), trigger in zip(
+        zip(path, path[1:], strict=False), edition_machine.TRIGGERS, strict=True
+    ):
+        assert edition_machine.advance(state, trigger, officer) == nxt
+
+
+def test_mermaid_is_drawn_from_the_table():
+    text = diagram.mermaid()
+    assert text.startswith("stateDiagram-v2\n")
+    for row in machine.MACHINE.table:
+        for source in row["source"]:
+            assert f"{source} --> {row['dest']}: {row['trigger']} (" in text
+    arrows = sum(1 for line in text.splitlines() if "-->" in line and "[*]" not in line)
+    assert arrows == sum(len(row["source"]) for row in machine.MACHINE.table)
+
+
+def test_rows_for_the_public_page():
+    rows = {r["state"]: r for r in diagram.rows()}
+    assert rows["withdrawn"]["final"]
+    assert {m["trigger"] for m in rows["submitted"]["moves"]} == {
+        "request_integration", "declare_eligible", "declare_ineligible", "withdraw"
+    }  # fmt: skip

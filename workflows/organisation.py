@@ -1,0 +1,164 @@
+"""Who may apply: the checks on an organisation's registration data. Plain data in, Italian
+messages out, keyed by field; no Flask, no database (the duplicate tax code is checked by
+bando.organisations, which can see the table)."""
+
+import re
+
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
+from stdnum.it import codicefiscale, iva
+
+# The non-profit legal forms the call admits, code → label shown to people.
+NON_PROFIT_FORMS = {
+    "associazione": "Associazione",
+    "aps": "Associazione di promozione sociale (APS)",
+    "odv": "Organizzazione di volontariato (ODV)",
+    "ets": "Altro ente del Terzo settore (ETS)",
+    "cooperativa_sociale": "Cooperativa sociale",
+    "impresa_sociale": "Impresa sociale",
+    "fondazione": "Fondazione",
+    "comitato": "Comitato",
+}
+
+# Forms of companies that distribute profits: named so the refusal can say why.
+FOR_PROFIT_FORMS = {
+    "srl": "società a responsabilità limitata (S.r.l.)",
+    "srls": "società a responsabilità limitata semplificata (S.r.l.s.)",
+    "spa": "società per azioni (S.p.A.)",
+    "sapa": "società in accomandita per azioni (S.a.p.A.)",
+    "snc": "società in nome collettivo (S.n.c.)",
+    "sas": "società in accomandita semplice (S.a.s.)",
+    "ss": "società semplice",
+    "ditta_individuale": "ditta individuale",
+    "impresa_individuale": "impresa individuale",
+    "cooperativa": "cooperativa non sociale",
+}
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+REQUIRED = {
+    "name": "la denominazione dell'ente",
+    "tax_code": "il codice fiscale",
+    "legal_form": "la forma giuridica",
+    "pec": "l'indirizzo PEC",
+    "address": "la sede legale",
+    "legal_representative": "il legale rappresentante",
+}
+
+MAX_LENGTHS = {
+    "name": 300,
+    "pec": 254,
+    "address": 300,
+    "legal_representative": 200,
+    "runts_number": 40,
+    "withholding_reason": 300,
+}
+
+
+def normalise_legal_form(value: str) -> str:
+    """ "Cooperativa sociale", "S.r.l." → "cooperativa_sociale", "srl"."""
+    text = (value or "").strip().lower().replace(".", "").replace("-", " ")
+    return "_".join(text.split())
+
+
+def legal_form_problem(value: str) -> str | None:
+    code = normalise_legal_form(value)
+    if code in NON_PROFIT_FORMS:
+        return None
+    if code in FOR_PROFIT_FORMS:
+        return (
+            f"una {FOR_PROFIT_FORMS[code]} ha scopo di lucro: possono partecipare al bando "
+            "solo enti senza scopo di lucro (associazioni, APS, ODV, ETS, cooperative e "
+            "imprese sociali, fondazioni, comitati)"
+        )
+    allowed = ", ".join(NON_PROFIT_FORMS)
+    return f"forma giuridica «{value}» non prevista: scegliere tra {allowed}"
+
+
+def tax_code_problem(value: str) -> str | None:
+    """The codice fiscale: 11 digits for an entity, 16 characters for a person."""
+    number = codicefiscale.compact(value or "")
+    if len(number) not in (11, 16):
+        return (
+            "il codice fiscale ha 11 cifre per gli enti e 16 caratteri per le persone "
+            f"(ne sono stati indicati {len(number)})"
+        )
+    try:
+        codicefiscale.validate(number)
+    except InvalidChecksum:
+        return "codice fiscale non valido: il carattere di controllo non torna"
+    except (InvalidLength, InvalidComponent, ValidationError):
+        return "codice fiscale non valido"
+    return None
+
+
+def vat_number_problem(value: str) -> str | None:
+    try:
+        iva.validate(value)
+    except InvalidChecksum:
+        return "partita IVA non valida: la cifra di controllo non torna"
+    except ValidationError:
+        return "partita IVA non valida: sono 11 cifre"
+    return None
+
+
+def organisation_problems(data: dict) -> dict[str, list[str]]:
+    """Everything wrong with the registration data of an organisation, by field."""
+    problems: dict[str, list[str]] = {}
+
+    def add(field, message):
+        problems.setdefault(field, []).append(message)
+
+    for field, label in REQUIRED.items():
+        value = data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            add(field, f"manca {label}")
+        elif not isinstance(value, str):
+            add(field, "deve essere un testo")
+    for field, limit in MAX_LENGTHS.items():
+        value = data.get(field)
+        if isinstance(value, str) and len(value) > limit:
+            add(field, f"al massimo {limit} caratteri")
+    for field in ("vat_number", "runts_number", "withholding_reason"):
+        value = data.get(field)
+        if value is not None and not isinstance(value, str):
+            add(field, "deve essere un testo")
+    for field, value in data.items():
+        if isinstance(value, str) and "\x00" in value:
+            add(field, "il testo contiene un carattere non ammesso")
+    if "withholding_exempt" in data and not isinstance(data["withholding_exempt"], bool):
+        add("withholding_exempt", "deve essere vero o falso")
+    if problems:
+        return problems
+
+    if problem := tax_code_problem(data["tax_code"]):
+        add("tax_code", problem)
+    if (vat := (data.get("vat_number") or "").strip()) and (problem := vat_number_problem(vat)):
+        add("vat_number", problem)
+    if problem := legal_form_problem(data["legal_form"]):
+        add("legal_form", problem)
+    if not EMAIL_RE.match(data["pec"].strip()):
+        add("pec", "indirizzo PEC non valido")
+    if data.get("withholding_exempt") and not (data.get("withholding_reason") or "").strip():
+        add(
+            "withholding_reason",
+            "indicare il motivo dell'esenzione dalla ritenuta del 4 % (es. norma di riferimento)",
+        )
+    return problems
+
+
+def clean_organisation(data: dict) -> dict:
+    """The registration data as stored: trimmed, tax code compacted, legal form as code."""
+    vat = (data.get("vat_number") or "").strip()
+    runts = (data.get("runts_number") or "").strip()
+    return {
+        "name": data["name"].strip(),
+        "tax_code": codicefiscale.compact(data["tax_code"]),
+        "vat_number": iva.compact(vat) if vat else None,
+        "legal_form": normalise_legal_form(data["legal_form"]),
+        "pec": data["pec"].strip().lower(),
+        "address": data["address"].strip(),
+        "legal_representative": data["legal_representative"].strip(),
+        "runts_number": runts or None,
+        "withholding_exempt": bool(data.get("withholding_exempt", False)),
+        "withholding_reason": (data.get("withholding_reason") or "").strip(),
+    }
