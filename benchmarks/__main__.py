@@ -92,8 +92,8 @@ def bench_call_page(app):
 
 def bench_receipt_memory(app):
     """Peak memory of a receipt PDF vs a one-line ReportLab PDF."""
-    from bando.receipts import receipt_pdf
     from bando.models import Application
+    from bando.receipts import receipt_pdf
 
     with app.app_context():
         application = Application.query.filter(Application.protocol.isnot(None)).first()
