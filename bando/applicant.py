@@ -43,6 +43,7 @@ from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
 from .applications import (
     ApplicationError,
     applications_of,
+    commit,
     create_draft,
     expire_if_due,
     integrate,
@@ -247,7 +248,7 @@ def register():
                 "danger",
             )
         else:
-            db.session.commit()
+            _commit()
             send_pending(current_app._get_current_object())
             login_user(user)
             flash(_("Ente registrato. Ora è possibile compilare la domanda."), "success")
@@ -291,6 +292,9 @@ def _events(application):
 @roles_required("applicant")
 def dashboard():
     applications = applications_of(current_user.organisation_id)
+    if any([expire_if_due(a) for a in applications]):  # every one, not just the first
+        _commit()
+        send_pending(current_app._get_current_object())
     return render_template(
         "applicant/dashboard.html",
         applications=applications,
@@ -319,9 +323,16 @@ def new_application():
         db.session.rollback()
         flash(error.message, "danger")
         return redirect(url_for("applicant.dashboard"))
-    db.session.commit()
+    _commit()
     flash(_("Bozza creata: si può salvare e riprendere in qualsiasi momento."), "success")
     return redirect(url_for("applicant.edit", application_id=application.id))
+
+
+def _commit():
+    try:
+        commit()
+    except ApplicationError as error:
+        abort(409, description=error.message)
 
 
 def _own_or_404(application_id):
@@ -329,7 +340,7 @@ def _own_or_404(application_id):
     if application is None:
         abort(404)
     if expire_if_due(application):
-        db.session.commit()
+        _commit()
         send_pending(current_app._get_current_object())
     return application
 
@@ -504,7 +515,7 @@ def edit(application_id):
                         loose = {"": [error.message]}
                     flash(_("Bozza NON salvata: correggere i campi indicati."), "danger")
                 else:
-                    db.session.commit()
+                    _commit()
                     flash(_("Bozza salvata."), "success")
                     return redirect(url_for("applicant.edit", application_id=application.id))
         status = 422 if refused or form.errors else 200
@@ -566,7 +577,7 @@ def upload(application_id):
         db.session.rollback()
         flash(_("Documento non caricato: %(why)s", why=error.message), "danger")
         return redirect(back)
-    db.session.commit()
+    _commit()
     flash(_("Documento caricato."), "success")
     return redirect(back)
 
@@ -603,7 +614,7 @@ def send(application_id):
             db.session.rollback()
             refusal = error.message
         else:
-            db.session.commit()
+            _commit()
             send_pending(current_app._get_current_object())
             flash(
                 _("Domanda inviata con protocollo %(protocol)s.", protocol=application.protocol),
@@ -668,7 +679,7 @@ def integration(application_id):
             db.session.rollback()
             refusal = error.message
         else:
-            db.session.commit()
+            _commit()
             send_pending(current_app._get_current_object())
             flash(_("Integrazione inviata all'ufficio."), "success")
             return redirect(url_for("applicant.dashboard"))
@@ -699,7 +710,7 @@ def withdrawal(application_id):
             db.session.rollback()
             refusal = error.message
         else:
-            db.session.commit()
+            _commit()
             send_pending(current_app._get_current_object())
             flash(_("La domanda è stata ritirata."), "success")
             return redirect(url_for("applicant.dashboard"))

@@ -8,6 +8,8 @@ through bando.lifecycle.fire; nothing here assigns a state.
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from scoring.money import AmountError, cents_to_str, parse_cents
 from workflows.organisation import tax_code_problem
@@ -15,7 +17,7 @@ from workflows.proposal import BudgetLine as RuleLine
 from workflows.proposal import CallRules, Proposal, proposal_problems
 
 from .extensions import db
-from .models import Application, BudgetLine, Edition, Partner, User
+from .models import Application, BudgetLine, Edition, Organisation, Partner, User
 from .submission import submission_problems
 from .timeutil import utcnow
 
@@ -325,11 +327,18 @@ def _check(edition: Edition, application: Application | None, data) -> dict:
     if not isinstance(data, dict):
         raise ApplicationError(400, "il corpo deve essere un oggetto JSON")
     values, errors = parse_proposal(data)
+    # The rules run on what could be read, so every problem is reported in one go.
+    unreadable = {key.split(".")[0] for key in errors}
+    readable = {k: v for k, v in values.items() if k not in unreadable}
+    if "budget" in unreadable:
+        readable["budget"] = []  # no totals to compare against until the lines are readable
+    for key, messages in proposal_problems(
+        _merged(application, readable), call_rules(edition)
+    ).items():
+        if key.split(".")[0] not in unreadable:
+            errors.setdefault(key, []).extend(messages)
     if errors:
         raise ApplicationError(422, "la proposta contiene dati non validi", errors)
-    problems = proposal_problems(_merged(application, values), call_rules(edition))
-    if problems:
-        raise ApplicationError(422, "la proposta non rispetta le regole del bando", problems)
     return values
 
 
@@ -371,6 +380,21 @@ def _apply(application: Application, values: dict) -> None:
 
 # --- writing ---------------------------------------------------------------------------------
 
+CONFLICT = (
+    "la domanda è stata modificata da un'altra operazione nello stesso momento: "
+    "ricaricare la pagina e riprovare"
+)
+
+
+def commit(message: str = CONFLICT) -> None:
+    """Commits the unit of work; a lost race (a unique row, a stale version) becomes a 409
+    with nothing written, instead of an internal error."""
+    try:
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        raise ApplicationError(409, message) from None
+
 
 def _edition_for(code) -> Edition:
     if not isinstance(code, str) or not code.strip():
@@ -396,6 +420,10 @@ def create_draft(actor: User, data) -> Application:
         raise ApplicationError(409, f"il bando «{edition.title}» non accetta domande")
     if utcnow() < edition.opens_at:
         raise ApplicationError(409, f"il bando «{edition.title}» non è ancora aperto")
+    # Two drafts started at once must not both slip under the limit: lock the organisation.
+    db.session.execute(
+        select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update()
+    )
     count = db.session.scalar(
         select(func.count(Application.id)).where(
             Application.edition_id == edition.id,
@@ -462,7 +490,7 @@ def submit(application: Application, actor: User, *, now=None) -> Application:
     """Sends the application: the lifecycle checks completeness and the deadline."""
     if application.state != "draft":
         raise ApplicationError(409, "la domanda è già stata inviata")
-    _fire(application, "submit", actor, "invio della domanda", now=now)
+    _fire(application, "submit", actor, "", now=now)
     return application
 
 

@@ -36,7 +36,7 @@ class AttachmentError(ValueError):
 
 def attachment_kinds(edition) -> dict[str, str]:
     """kind → label: the call's required documents first, then the optional ones."""
-    labels = (edition.source or {}).get("attachment_labels", {}) or {}
+    labels = edition.attachment_labels
     kinds = {k: labels.get(k) or DEFAULT_LABELS.get(k) or k for k in edition.required_attachments}
     kinds.update({k: v for k, v in EXTRA_KINDS.items() if k not in kinds})
     return kinds

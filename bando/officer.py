@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import StringField, TextAreaField
@@ -172,3 +173,9 @@ def event_note(event) -> str:
 @bp.app_template_global("lifecycle_diagram_rows")
 def diagram_rows() -> list[dict]:
     return diagram.rows()
+
+
+@bp.app_template_global("lifecycle_diagram_svg")
+def diagram_svg() -> Markup:
+    # Built from the transition table with escaped labels: safe to inline.
+    return Markup(diagram.svg(title=_("Stati di una domanda e passaggi tra di essi")))

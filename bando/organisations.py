@@ -1,12 +1,17 @@
 """Registering a non-profit organisation together with its first applicant user."""
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from workflows.organisation import clean_organisation, organisation_problems
 
 from .extensions import db
 from .models import Notification, Organisation, User
 from .users import UserError, check_new_user, create_user, normalise_email
+
+DUPLICATE_TAX_CODE = (
+    "un ente con questo codice fiscale è già registrato: chiedere l'accesso a chi lo ha registrato"
+)
 
 
 class RegistrationError(ValueError):
@@ -25,10 +30,7 @@ def register_organisation(email, password, organisation: dict, *, full_name="") 
     if fields and db.session.scalar(
         select(Organisation.id).where(Organisation.tax_code == fields["tax_code"])
     ):
-        errors["organisation.tax_code"] = [
-            "un ente con questo codice fiscale è già registrato: chiedere l'accesso a chi "
-            "lo ha registrato"
-        ]
+        errors["organisation.tax_code"] = [DUPLICATE_TAX_CODE]
     if not isinstance(email, str) or not email.strip():
         errors["email"] = ["manca l'indirizzo email"]
     elif len(email) > 254 or "\x00" in email:
@@ -52,10 +54,21 @@ def register_organisation(email, password, organisation: dict, *, full_name="") 
     org = Organisation(**fields)
     db.session.add(org)
     try:
+        # Flushed now: a registration of the same tax code racing this one fails here, on
+        # the unique constraint, with the same message as the check above.
+        db.session.flush()
         user = create_user(email, password, "applicant", organisation=org, full_name=full_name)
+        db.session.flush()
     except UserError as error:
-        db.session.expunge(org)
+        db.session.rollback()
         raise RegistrationError({error.field: [error.message]}) from None
+    except IntegrityError as error:
+        db.session.rollback()
+        if "email" in str(error.orig):
+            raise RegistrationError(
+                {"email": ["esiste già un utente con questo indirizzo email"]}
+            ) from None
+        raise RegistrationError({"organisation.tax_code": [DUPLICATE_TAX_CODE]}) from None
     db.session.add(
         Notification(
             to_address=user.email,

@@ -68,6 +68,26 @@ TRIGGER_LABELS = {
     "revoke": "Revoca del contributo",
 }
 
+# For the drawn diagram, where a whole sentence does not fit on an arrow.
+TRIGGER_SHORT_LABELS = {
+    "submit": "presentazione",
+    "request_integration": "richiesta integrazione",
+    "integrate": "integrazione",
+    "declare_eligible": "ammissibile",
+    "declare_ineligible": "non ammissibile",
+    "expire_integration": "termine scaduto",
+    "complete_scoring": "valutazione",
+    "allocate_funded": "assegnazione",
+    "allocate_reserve": "in riserva",
+    "allocate_not_funded": "esclusa",
+    "fund": "scorrimento",
+    "withdraw": "ritiro",
+    "file_report": "rendicontazione",
+    "approve_report": "approvazione",
+    "renounce": "rinuncia",
+    "revoke": "revoca",
+}
+
 ROLE_LABELS = {
     OWNER: "ente richiedente",
     "officer": "istruttore",

@@ -2,7 +2,7 @@
 
 from flask import current_app, jsonify
 
-from ..extensions import db
+from ..applications import ApplicationError, commit
 from ..mail import send_pending
 from ..organisations import RegistrationError, register_organisation
 from . import ApiError, bp, json_body
@@ -50,7 +50,14 @@ def create_account():
     except RegistrationError as error:
         status = 409 if _duplicate(error.errors) else 422
         raise ApiError(status, "registration refused", error.errors) from None
-    db.session.commit()
+    try:
+        commit(
+            "un ente con questo codice fiscale o un utente con questa email è appena stato "
+            "registrato"
+        )
+    except ApplicationError as error:
+        errors = {"organisation.tax_code": [error.message]}
+        raise ApiError(409, "registration refused", errors) from None
     send_pending(current_app._get_current_object())
     return (
         jsonify(

@@ -6,6 +6,7 @@ from ..applications import (
     ApplicationError,
     application_dict,
     applications_of,
+    commit,
     create_draft,
     expire_if_due,
     integrate,
@@ -26,7 +27,7 @@ def _visible(user, application_id):
     if application is None:
         raise ApiError(404, f"no application {application_id}")
     if expire_if_due(application):
-        db.session.commit()
+        _commit()
         send_pending(current_app._get_current_object())
     return application
 
@@ -37,6 +38,13 @@ def _own(user, application_id):
     if user.role != "applicant":
         raise ApiError(403, "only the organisation that owns the application can do this")
     return application
+
+
+def _commit():
+    try:
+        commit()
+    except ApplicationError as error:
+        raise ApiError(error.status, error.message) from None
 
 
 def _refused(error: ApplicationError):
@@ -61,9 +69,11 @@ def _reason(body: dict) -> str:
 @bp.get("/applications")
 @token_required("applicant")
 def list_applications(user):
-    return jsonify(
-        applications=[application_dict(a) for a in applications_of(user.organisation_id)]
-    )
+    applications = applications_of(user.organisation_id)
+    if any([expire_if_due(a) for a in applications]):  # every one, not just the first
+        _commit()
+        send_pending(current_app._get_current_object())
+    return jsonify(applications=[application_dict(a) for a in applications])
 
 
 @bp.post("/applications")
@@ -74,7 +84,7 @@ def create_application(user):
         application = create_draft(user, data)
     except ApplicationError as error:
         raise _refused(error) from None
-    db.session.commit()
+    _commit()
     return jsonify(application_dict(application)), 201
 
 
@@ -93,7 +103,7 @@ def patch_application(user, application_id):
         update_draft(application, user, data)
     except ApplicationError as error:
         raise _refused(error) from None
-    db.session.commit()
+    _commit()
     return jsonify(application_dict(application))
 
 
@@ -129,7 +139,7 @@ def upload_attachment(user, application_id):
     except AttachmentError as error:
         db.session.rollback()
         raise ApiError(error.status, error.message, {error.field: [error.message]}) from None
-    db.session.commit()
+    _commit()
     return (
         jsonify(kind=row.kind, filename=row.filename, size=row.size, sha256=row.sha256),
         201,
@@ -157,7 +167,7 @@ def _trigger(user, application_id, operation):
         operation(application, user, body)
     except ApplicationError as error:
         raise _refused(error) from None
-    db.session.commit()
+    _commit()
     send_pending(current_app._get_current_object())
     return application
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bando.extensions import db
 from bando.models import Application, Organisation, User
+from bando.timeutil import to_rome
 from tests.bando.applicant_data import pdf_bytes
 from tests.factories import PASSWORD, create_edition, create_user, entity_tax_code
 
@@ -143,6 +144,7 @@ def test_register_write_attach_submit_and_download_the_receipt(client, edition):
     dashboard = client.get("/domande")
     assert "Inviata, in istruttoria" in dashboard.text
     assert application.protocol in dashboard.text
+    assert 'data-trigger="submit"' in dashboard.text  # the timeline of events
     view = client.get(url)
     assert 'name="budget-0-amount"' not in view.text
 
@@ -157,6 +159,8 @@ def test_a_refused_save_shows_the_message_next_to_the_field(client, edition):
     )
     assert response.status_code == 422
     assert re.search(r'data-error-for="budget-1-amount">[^<]*negativ', response.text)
+    # Every problem at once: the unreadable amount and the rule broken by another field.
+    assert re.search(r'data-error-for="requested_amount">[^<]*supera il massimo', response.text)
     assert "Bozza NON salvata" in response.text
     db.session.refresh(application)
     assert application.requested_cents == 0 and application.budget_lines == []
@@ -196,9 +200,8 @@ def test_answer_a_request_for_documents_and_the_deadline_is_shown(client, editio
     db.session.commit()
 
     dashboard = client.get("/domande")
-    deadline = application.integration_deadline.astimezone().strftime("%d/%m/%Y")
-    assert "Integrazione richiesta: rispondere entro il" in dashboard.text
-    assert deadline in dashboard.text or "rispondere entro il" in dashboard.text
+    deadline = to_rome(application.integration_deadline).strftime("%d/%m/%Y")
+    assert f"Integrazione richiesta: rispondere entro il {deadline}" in dashboard.text
     assert "Manca la firma sullo statuto" in dashboard.text
 
     page = client.get(f"{url}/integrazione")
@@ -259,3 +262,49 @@ def test_a_for_profit_company_is_told_why(client):
     assert "scopo di lucro" in response.text
     assert db.session.scalar(select(func.count(Organisation.id))) == 0
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_an_expired_request_for_documents_shows_as_ineligible(client, edition):
+    from datetime import timedelta
+
+    from bando.lifecycle import fire
+    from bando.timeutil import utcnow
+    from tests.bando.applicant_data import submitted_application
+
+    client.post("/registrazione", data=registration_form())
+    user = db.session.scalar(select(User).where(User.email == "anna@example.it"))
+    application = submitted_application(edition, user)
+    officer = create_user("officer")
+    # Asked 30 days ago with 10 days to answer: the deadline has passed.
+    fire(application, "request_integration", officer, "Statuto", now=utcnow() - timedelta(days=30))
+    db.session.commit()
+    dashboard = client.get("/domande")
+    assert "Non ammissibile" in dashboard.text
+    db.session.refresh(application)
+    assert application.state == "ineligible"
+
+
+def test_the_documents_carry_the_labels_of_the_call(client, edition):
+    edition.source = {"attachment_labels": {"statuto": "Statuto registrato dell'ente"}}
+    db.session.commit()
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    application = db.session.scalar(select(Application))
+    page = client.get(f"/domande/{application.id}")
+    assert "Statuto registrato dell&#39;ente" in page.text
+    assert "manca l&#39;allegato obbligatorio «Statuto registrato dell&#39;ente»" in page.text
+
+
+def test_the_next_step_reads_the_deadline_in_rome(app):
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bando.applicant import next_step
+
+    # 22:59:59 UTC on 25 March 2019 is 23:59:59 in Rome: still the 25th.
+    asked = SimpleNamespace(
+        state="integration_requested",
+        integration_deadline=datetime(2019, 3, 25, 22, 59, 59, tzinfo=UTC),
+    )
+    with app.test_request_context():
+        assert next_step(asked) == "Integrazione richiesta: rispondere entro il 25/03/2019"

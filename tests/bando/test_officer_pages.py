@@ -114,6 +114,13 @@ def test_come_funziona_shows_the_table_drawn_from_the_machine(client, app):
     for row in machine.MACHINE.table:
         for source in row["source"]:
             assert f'data-state="{source}" data-trigger="{row["trigger"]}"' in html
+    # The drawing: one box per state, one arrow per move, from the same table.
+    start = html.index('<svg xmlns="http://www.w3.org/2000/svg"')
+    svg = html[start : html.index("</svg>", start)]
+    for state in machine.STATES:
+        assert f'<g data-state="{state}">' in svg
+    arrows = sum(len(row["source"]) for row in machine.MACHINE.table)
+    assert svg.count("<line ") == arrows
 
 
 def test_an_uncaught_refusal_or_stale_write_is_a_409_page_not_a_500(app, client):

@@ -69,3 +69,12 @@ def test_a_long_proposal_runs_over_pages(app):
     reader = PdfReader(io.BytesIO(receipt_pdf(application)))
     assert len(reader.pages) >= 2
     assert "Voce 39" in pdf_text(receipt_pdf(application))
+
+
+def test_characters_outside_latin_do_not_break_the_receipt(app):
+    edition = create_edition()
+    application = submitted_application(edition, title="Orti condivisi 🌳 Łódź ✓ — «quartiere»")
+    db.session.commit()
+    text = pdf_text(receipt_pdf(application))
+    assert "Orti condivisi" in text and "«quartiere»" in text
+    assert application.protocol in text

@@ -218,3 +218,49 @@ def test_without_a_token(client, edition):
     response = client.post("/api/v1/applications", json=proposal(edition))
     assert response.status_code == 401
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_concurrent_registrations_of_one_organisation_make_one_account(app, postgres_only):
+    """Eight people register the same tax code at once: one succeeds, the others get 409."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    body = registration()
+    barrier = Barrier(8)
+
+    def attempt(n):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/api/v1/accounts", json={**body, "email": f"persona{n}@example.it"})
+        return response.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [201] + [409] * 7
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Organisation.id))) == 1
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_concurrent_drafts_respect_the_limit_per_organisation(app, postgres_only):
+    """Six drafts started at once by one organisation of a one-application call: one."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    edition = create_edition("cdq-uno")
+    user = create_user("applicant")
+    db.session.commit()
+    client = app.test_client()
+    headers = token_for(client, user.email)
+    body = proposal(edition)
+    barrier = Barrier(6)
+
+    def attempt(_):
+        barrier.wait()
+        return app.test_client().post("/api/v1/applications", headers=headers, json=body)
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(r.status_code for r in pool.map(attempt, range(6)))
+    assert statuses == [201] + [409] * 5
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Application.id))) == 1
