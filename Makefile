@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 VENDOR := bando/static/vendor/bootstrap-italia
 
-.PHONY: install run test lint format bench translations messages static schema clean
+.PHONY: install run test lint format bench translations messages static schema clean browser
 
 install: $(BIN)/.installed static translations
 
@@ -50,6 +50,13 @@ format: $(BIN)/.installed
 
 test: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (never a downloaded one); they skip without it.
+# Installed only when missing and we may (root, as in CI); otherwise nothing to do.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	fi
 
 bench: install
 	$(BIN)/python -m benchmarks

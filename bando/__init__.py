@@ -45,11 +45,12 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Rome")
     csrf.init_app(app)
 
-    from . import auth, formatting, layout, models  # noqa: F401  (models register their tables)
+    from . import auth, formatting, layout, mail, models  # noqa: F401  (models register their tables)
 
     formatting.init_app(app)
     layout.init_app(app)
     auth.init_app(app)
+    mail.init_app(app)
 
     from .api import bp as api_bp
     from .applicant import bp as applicant_bp

@@ -57,7 +57,6 @@ from .attachments import ATTACHABLE_STATES, AttachmentError, attachment_kinds, s
 from .auth import roles_required
 from .extensions import db
 from .formatting import day, moment
-from .mail import send_pending
 from .models import AuditEvent
 from .organisations import RegistrationError, register_organisation
 from .receipts import receipt_filename, receipt_pdf
@@ -249,7 +248,6 @@ def register():
             )
         else:
             _commit()
-            send_pending(current_app._get_current_object())
             login_user(user)
             flash(_("Ente registrato. Ora è possibile compilare la domanda."), "success")
             return redirect(url_for("applicant.dashboard"))
@@ -294,7 +292,6 @@ def dashboard():
     applications = applications_of(current_user.organisation_id)
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
         _commit()
-        send_pending(current_app._get_current_object())
     return render_template(
         "applicant/dashboard.html",
         applications=applications,
@@ -341,7 +338,6 @@ def _own_or_404(application_id):
         abort(404)
     if expire_if_due(application):
         _commit()
-        send_pending(current_app._get_current_object())
     return application
 
 
@@ -615,7 +611,6 @@ def send(application_id):
             refusal = error.message
         else:
             _commit()
-            send_pending(current_app._get_current_object())
             flash(
                 _("Domanda inviata con protocollo %(protocol)s.", protocol=application.protocol),
                 "success",
@@ -680,7 +675,6 @@ def integration(application_id):
             refusal = error.message
         else:
             _commit()
-            send_pending(current_app._get_current_object())
             flash(_("Integrazione inviata all'ufficio."), "success")
             return redirect(url_for("applicant.dashboard"))
     return (
@@ -711,7 +705,6 @@ def withdrawal(application_id):
             refusal = error.message
         else:
             _commit()
-            send_pending(current_app._get_current_object())
             flash(_("La domanda è stata ritirata."), "success")
             return redirect(url_for("applicant.dashboard"))
     return (

@@ -11,9 +11,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import click
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import Notification
@@ -57,6 +58,9 @@ def send_pending(app=None) -> int:
             .where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
             .order_by(Notification.id)
             .limit(BATCH)
+            # Two app processes never send the same message twice (ignored by SQLite,
+            # where writers are serialised anyway).
+            .with_for_update(skip_locked=True)
         )
     )
     if not pending:
@@ -95,6 +99,39 @@ def send_pending(app=None) -> int:
                 smtp.quit()
         db.session.commit()
     return sent
+
+
+@event.listens_for(Session, "after_flush")
+def _note_queued(session, _flush_context):
+    if any(isinstance(row, Notification) for row in session.new):
+        session.info["notifications_queued"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_request(session):
+    # Sent once the request's work is committed, never before: see init_app.
+    if session.info.pop("notifications_queued", False) and has_request_context():
+        g.send_notifications = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session):
+    session.info.pop("notifications_queued", None)
+
+
+def init_app(app):
+    """Every request that committed new notifications sends them before it answers; what
+    cannot be sent stays queued for `bando mail send` (cron)."""
+
+    @app.after_request
+    def _send_queued(response):
+        if g.pop("send_notifications", False):
+            try:
+                send_pending(app)
+            except Exception:  # the change is committed: never fail the answer for mail
+                db.session.rollback()
+                app.logger.exception("mail: sending the queued notifications failed")
+        return response
 
 
 @click.group("mail")

@@ -36,11 +36,12 @@ def parse_cents(text, *, allow_zero: bool = True) -> int:
         raise AmountError(f"«{text}» non è un importo valido")
     if value < 0:
         raise AmountError("l'importo non può essere negativo")
+    # Before quantize, which cannot represent huge exponents like 1e30.
+    if value > Decimal(MAX_CENTS) / 100:
+        raise AmountError("importo fuori misura")
     if value != value.quantize(Decimal("0.01")):
         raise AmountError("al massimo due decimali")
     cents = int(value * 100)
-    if cents > MAX_CENTS:
-        raise AmountError("importo fuori misura")
     if cents == 0 and not allow_zero:
         raise AmountError("l'importo deve essere maggiore di zero")
     return cents

@@ -9,6 +9,8 @@ import os
 import shutil
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from bando import create_app
@@ -70,9 +72,21 @@ def _truncate_all():
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
+class RequestClient(FlaskClient):
+    """A test client whose requests start with an empty `g`, as each request does in
+    production. The `app` fixture keeps one app context open for the test's own database
+    work, and Flask reuses that context (and its `g`) for requests made inside it."""
+
+    def open(self, *args, **kwargs):
+        for name in list(g):
+            g.pop(name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(_config(database_url, tmp_path))
+    app.test_client_class = RequestClient
     with app.app_context():
         if PG_URL:
             _truncate_all()

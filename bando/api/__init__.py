@@ -38,14 +38,11 @@ def json_body() -> dict:
 
 
 def current_api_user():
-    """The user of the bearer token, or None."""
-    # Cached per request, not in g: g outlives the request when an app context is already
-    # pushed (as in the tests), and a second request would see the first one's user.
-    if getattr(g, "api_user_request", None) is not request._get_current_object():
+    """The user of the bearer token, or None (looked up once per request)."""
+    if "api_user" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         g.api_user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
-        g.api_user_request = request._get_current_object()
     return g.api_user
 
 

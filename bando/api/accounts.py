@@ -1,9 +1,8 @@
 """POST /api/v1/accounts: a non-profit organisation registers with its first user."""
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from ..applications import ApplicationError, commit
-from ..mail import send_pending
 from ..organisations import RegistrationError, register_organisation
 from . import ApiError, bp, json_body
 
@@ -58,7 +57,6 @@ def create_account():
     except ApplicationError as error:
         errors = {"organisation.tax_code": [error.message]}
         raise ApiError(409, "registration refused", errors) from None
-    send_pending(current_app._get_current_object())
     return (
         jsonify(
             user={"id": user.id, "email": user.email, "role": user.role},

@@ -17,7 +17,6 @@ from ..applications import (
 )
 from ..attachments import AttachmentError, store_attachment
 from ..extensions import db
-from ..mail import send_pending
 from ..receipts import receipt_filename, receipt_pdf
 from . import ApiError, bp, json_body, token_required
 
@@ -28,7 +27,6 @@ def _visible(user, application_id):
         raise ApiError(404, f"no application {application_id}")
     if expire_if_due(application):
         _commit()
-        send_pending(current_app._get_current_object())
     return application
 
 
@@ -72,7 +70,6 @@ def list_applications(user):
     applications = applications_of(user.organisation_id)
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
         _commit()
-        send_pending(current_app._get_current_object())
     return jsonify(applications=[application_dict(a) for a in applications])
 
 
@@ -168,7 +165,6 @@ def _trigger(user, application_id, operation):
     except ApplicationError as error:
         raise _refused(error) from None
     _commit()
-    send_pending(current_app._get_current_object())
     return application
 
 

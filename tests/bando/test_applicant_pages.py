@@ -4,7 +4,6 @@ import io
 import re
 
 import pytest
-from flask import g
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -23,9 +22,7 @@ def edition(app):
 
 
 def sign_in(client, email, password=PASSWORD):
-    g.pop("_login_user", None)  # the tests share one app context: forget the last user
     client.post("/esci")
-    g.pop("_login_user", None)
     response = client.post("/accedi", data={"email": email, "password": password})
     assert response.status_code == 302
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
 from bando.applications import create_draft
@@ -128,7 +127,6 @@ def patch(w, client, **fields):
 
 
 def sign_in(client, email):
-    g.pop("_login_user", None)
     client.post("/accedi", data={"email": email, "password": PASSWORD})
 
 

@@ -138,3 +138,58 @@ def test_the_cli_sends_the_queue(app, runner, smtp):
     assert result.exit_code == 0, result.output
     assert "sent: 1, still queued: 0" in result.output
     assert smtp.messages()[0][1]["Subject"] == "Da cron"
+
+
+def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, smtp):
+    from tests.factories import create_organisation, create_user
+    from tests.lifecycle_factories import create_application, put_in_state
+
+    edition = create_edition("cdq-istruttoria")
+    organisation = create_organisation(pec="ente@pec.example.it")
+    applicant = create_user("applicant", organisation=organisation)
+    application = create_application(edition, organisation, applicant)
+    put_in_state(application, "submitted")
+    create_user("officer", "istruttore@example.it")
+    db.session.commit()
+    token = client.post(
+        "/api/v1/tokens", json={"email": "istruttore@example.it", "password": "password-di-prova"}
+    ).get_json()["token"]
+
+    response = client.post(
+        f"/api/v1/applications/{application.id}/eligibility",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"decision": "request_integration", "reason": "Manca lo statuto firmato."},
+    )
+
+    assert response.status_code == 200, response.get_json()
+    received = smtp.messages()
+    subject = f"Richiesta di integrazione — domanda {application.protocol}"
+    assert {r for rcpt, m in received if m["Subject"] == subject for r in rcpt} == {
+        "ente@pec.example.it",
+        applicant.email,
+    }
+    body = next(m for _, m in received if m["Subject"] == subject).get_content()
+    assert "Manca lo statuto firmato." in body
+
+
+def test_a_refused_decision_sends_nothing(client, smtp):
+    from tests.factories import create_organisation, create_user
+    from tests.lifecycle_factories import create_application
+
+    edition = create_edition("cdq-bozza")
+    organisation = create_organisation()
+    applicant = create_user("applicant", organisation=organisation)
+    application = create_application(edition, organisation, applicant)  # still a draft
+    create_user("officer", "istruttore@example.it")
+    db.session.commit()
+    token = client.post(
+        "/api/v1/tokens", json={"email": "istruttore@example.it", "password": "password-di-prova"}
+    ).get_json()["token"]
+    response = client.post(
+        f"/api/v1/applications/{application.id}/eligibility",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"decision": "eligible", "reason": "ok"},
+    )
+    assert response.status_code in (404, 409)
+    assert smtp.messages() == []
+    assert db.session.scalar(select(db.func.count(Notification.id))) == 0

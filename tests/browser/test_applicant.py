@@ -1,0 +1,227 @@
+"""An organisation's journey in a real browser WITH JAVASCRIPT DISABLED: register, write a
+proposal, attach the PDFs, submit, read the receipt back from the downloaded PDF."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+from sqlalchemy import func, select
+
+from bando.demo import DEMO_CODE
+from bando.extensions import db
+from bando.models import Application, Edition, Organisation, User
+from tests.factories import entity_tax_code
+
+pytestmark = pytest.mark.browser
+
+ORG_NAME = "Associazione Cortili Aperti San Siro APS"
+EMAIL = "cortili.aperti@example.it"
+PASSWORD = "una-password-lunga"
+TAX_CODE = entity_tax_code(424242)
+
+
+def wrong_check_digit(code: str) -> str:
+    return code[:-1] + str((int(code[-1]) + 1) % 10)
+
+
+def pdf_file(folder, name: str) -> str:
+    """A real one-page PDF written by ReportLab, as a scanner or a word processor would."""
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    page.setTitle(name)
+    page.drawString(72, 770, f"{ORG_NAME} — {name}")
+    page.save()
+    path = folder / f"{name}.pdf"
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def counts():
+    result = (
+        db.session.scalar(select(func.count(Organisation.id))),
+        db.session.scalar(select(func.count(User.id))),
+    )
+    db.session.rollback()  # end the read: the browser's server writes next
+    return result
+
+
+def fill_registration(page, tax_code):
+    page.fill("#name", ORG_NAME)
+    page.fill("#tax_code", tax_code)
+    page.select_option("#legal_form", "aps")
+    page.fill("#pec", "cortiliaperti@pec.example.it")
+    page.fill("#address", "via Zamagna 11, 20148 Milano")
+    page.fill("#legal_representative", "Lucia Brambilla")
+    page.fill("#full_name", "Lucia Brambilla")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.fill("#password_confirm", PASSWORD)
+
+
+def tick(page, checkbox_id):
+    """Ticks a checkbox as a person does: the kit draws the box on the label, which is
+    what takes the click."""
+    page.locator(f'label[for="{checkbox_id}"]').click()
+    assert page.is_checked(f"#{checkbox_id}")
+
+
+def flash_texts(page):
+    return " ".join(page.locator(".bando-messages .alert").all_inner_texts())
+
+
+def test_a_wrong_tax_code_is_explained_next_to_the_field_and_creates_nothing(
+    demo, browser_context, shot
+):
+    before = counts()
+    page = browser_context(java_script_enabled=False).new_page()
+    page.goto("/registrazione")
+    fill_registration(page, wrong_check_digit(TAX_CODE))
+    page.get_by_role("button", name="Registra l'ente").click()
+
+    error = page.locator('[data-error-for="tax_code"]')
+    assert "il carattere di controllo non torna" in error.inner_text()
+    # Next to the field: the control is marked invalid and points to the message.
+    assert "is-invalid" in page.locator("#tax_code").get_attribute("class")
+    assert page.locator("#tax_code").get_attribute("aria-describedby") == "tax_code-error"
+    assert "correggere i campi indicati" in flash_texts(page)
+    # What was typed is kept (but for the passwords).
+    assert page.input_value("#name") == ORG_NAME
+    assert page.input_value("#email") == EMAIL
+    shot(page, "registration-error")
+    assert counts() == before
+
+
+def test_register_write_attach_submit_and_download_the_receipt_without_javascript(
+    demo, browser_context, shot, tmp_path
+):
+    edition = db.session.scalar(select(Edition).where(Edition.code == DEMO_CODE))
+    start, end = edition.project_starts_on, edition.project_starts_on + timedelta(days=180)
+    db.session.rollback()
+    context = browser_context(java_script_enabled=False, accept_downloads=True)
+    page = context.new_page()
+
+    # Register the organisation from the home page's menu; the new user is signed in.
+    page.goto("/")
+    page.get_by_role("link", name="Registra il tuo ente").first.click()
+    page.wait_for_url("**/registrazione")
+    fill_registration(page, TAX_CODE)
+    tick(page, "withholding_exempt")
+    page.fill("#withholding_reason", "Attività istituzionale non commerciale")
+    shot(page, "registration-filled")
+    page.get_by_role("button", name="Registra l'ente").click()
+    page.wait_for_url("**/domande")
+    assert "Ente registrato" in flash_texts(page)
+    assert page.locator("h1").inner_text() == f"Le domande di {ORG_NAME}"
+    assert "Nessuna domanda per ora." in page.locator("main").inner_text()
+
+    # Start a draft in the open demo call.
+    page.select_option("#edition", DEMO_CODE)
+    page.get_by_role("button", name="Inizia la domanda").click()
+    page.wait_for_url(re.compile(r"/domande/\d+$"))
+    application_id = int(page.url.rsplit("/", 1)[1])
+    assert "Bozza creata" in flash_texts(page)
+
+    # Sections 1–3.
+    page.select_option("#neighbourhood", "san-siro")
+    tick(page, page.locator('input[name="guidelines"][value="SS1"]').get_attribute("id"))
+    page.fill("#title", "Cortili aperti: merende e compiti nei cortili ERP")
+    page.fill("#summary", "Pomeriggi di doposcuola e gioco nei cortili di via Zamagna.")
+    page.fill("#description", "Tre pomeriggi a settimana con educatori e volontari.")
+    page.fill("#objectives", "Quaranta bambini seguiti; una festa di cortile a fine progetto.")
+    page.fill("#places", "Cortili di via Zamagna e Biblioteca di quartiere.")
+    page.fill("#timeline", "Avvio, attività settimanali, festa finale, rendicontazione.")
+    page.fill("#start_date", start.isoformat())
+    page.fill("#end_date", end.isoformat())
+    page.fill("#partners-0-name", "Biblioteca rionale Harar")
+    page.fill("#partners-0-role", "ospita i compiti nei giorni di pioggia")
+
+    # Section 4: three budget lines, then one more row without JavaScript.
+    lines = [
+        ("personale", "Educatori (240 ore)", "6.000,00"),
+        ("materiali", "Giochi e cancelleria", "2500"),
+        ("comunicazione", "Locandine nei caseggiati", "1000,00"),
+    ]
+    for row, (category, description, amount) in enumerate(lines):
+        page.select_option(f"#budget-{row}-category", category)
+        page.fill(f"#budget-{row}-description", description)
+        page.fill(f"#budget-{row}-amount", amount)
+    page.fill("#requested_amount", "8500")
+    page.get_by_role("button", name="Aggiungi riga di spesa").click()
+    assert "Riga aggiunta" in flash_texts(page)
+    # Nothing typed was lost by the round trip, and a blank row is offered.
+    assert page.input_value("#budget-0-amount") == "6.000,00"
+    assert page.input_value("#title").startswith("Cortili aperti")
+    page.select_option("#budget-3-category", "servizi")
+    page.fill("#budget-3-description", "Noleggio gazebo per la festa")
+    page.fill("#budget-3-amount", "500")
+    # The co-financing is left blank: the rest of the total cost is the organisation's.
+    page.locator("#save-4").click()
+    page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
+    assert "Bozza salvata." in flash_texts(page)
+    assert page.locator('[data-field="total"]').inner_text() == "€ 10.000,00"
+    assert page.input_value("#cofinancing_amount") == "1500.00"
+    assert page.is_checked('input[name="guidelines"][value="SS1"]')
+    assert page.input_value("#budget-3-description") == "Noleggio gazebo per la festa"
+    problems = page.locator("[data-problems]").inner_text()
+    assert "Statuto" in problems or "statuto" in problems
+    shot(page, "draft-saved")
+
+    # Section 5: the three required PDFs.
+    for kind in ("statuto", "documento_identita", "piano_economico"):
+        page.select_option("#kind", kind)
+        page.set_input_files("#file", pdf_file(tmp_path, kind))
+        page.get_by_role("button", name="Carica il PDF").click()
+        page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
+        assert "Documento caricato." in flash_texts(page)
+    assert page.locator("[data-problems]").count() == 0
+    assert "La domanda è completa." in page.locator("main").inner_text()
+    shot(page, "draft-complete")
+
+    # Section 6: submit, then the receipt page with the protocol.
+    page.get_by_role("link", name="Vai all'invio").click()
+    page.wait_for_url(f"**/domande/{application_id}/invia")
+    page.get_by_role("button", name="Invia la domanda").click()
+    page.wait_for_url(f"**/domande/{application_id}/ricevuta")
+    protocol = page.locator('[data-field="protocol"]').inner_text()
+    assert re.fullmatch(r"DEMO/\d{4}", protocol)
+    assert f"protocollo {protocol}" in flash_texts(page)
+    receipt_text = page.locator("main").inner_text()
+    for amount in ("€ 10.000,00", "€ 8.500,00", "€ 1.500,00", "€ 6.000,00"):
+        assert amount in receipt_text
+    shot(page, "receipt")
+
+    stored = db.session.get(Application, application_id)
+    assert (stored.state, stored.protocol) == ("submitted", protocol)
+    assert stored.organisation.tax_code == TAX_CODE
+    assert stored.organisation.withholding_exempt is True
+    assert (stored.requested_cents, stored.cofinancing_cents) == (8_500_00, 1_500_00)
+    assert sorted(a.kind for a in stored.attachments) == [
+        "documento_identita",
+        "piano_economico",
+        "statuto",
+    ]
+    db.session.rollback()
+
+    # The receipt PDF, downloaded by the browser and read back.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Scarica la ricevuta in PDF").click()
+    download = download_info.value
+    assert download.suggested_filename == f"ricevuta-{protocol.replace('/', '-')}.pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(download.path()).pages)
+    assert protocol in text
+    assert ORG_NAME in text and TAX_CODE in text
+    for amount in ("€ 8.500,00", "€ 10.000,00", "€ 1.500,00", "€ 6.000,00", "€ 500,00"):
+        assert amount in text
+
+    # The dashboard now shows it sent, with the submission in its timeline.
+    page.get_by_role("link", name="Le mie domande").first.click()
+    page.wait_for_url("**/domande")
+    card = page.locator(f'[data-application="{application_id}"]')
+    assert card.locator("[data-state]").inner_text() == "Inviata, in istruttoria"
+    assert protocol in card.inner_text()
+    assert card.locator('[data-trigger="submit"]').count() == 1
+    shot(page, "dashboard-submitted")
