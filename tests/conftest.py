@@ -9,7 +9,7 @@ import os
 import shutil
 
 import pytest
-from flask import g
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -78,8 +78,9 @@ class RequestClient(FlaskClient):
     work, and Flask reuses that context (and its `g`) for requests made inside it."""
 
     def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
+        if has_app_context():
+            for name in list(g):
+                g.pop(name)
         return super().open(*args, **kwargs)
 
 
