@@ -1,9 +1,12 @@
 """Money is integer euro-cents. Amounts travel as strings with two decimals ("16000.00")."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # A ceiling far above any grant call, so an absurd figure is refused rather than stored.
 MAX_CENTS = 100_000_000_00
+
+ITALIAN_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+$")
 
 
 class AmountError(ValueError):
@@ -25,8 +28,9 @@ def parse_cents(text, *, allow_zero: bool = True) -> int:
         raw = str(text).strip().replace("€", "").replace(" ", "")
         if not raw:
             raise AmountError("importo mancante")
-        if "," in raw:
-            # Italian writing: the dot groups thousands, the comma marks the decimals.
+        if "," in raw or ITALIAN_THOUSANDS.match(raw):
+            # Italian writing: the dot groups thousands ("6.000" is six thousand), the
+            # comma marks the decimals. "6000.00", the API's form, has no such groups.
             raw = raw.replace(".", "").replace(",", ".")
         try:
             value = Decimal(raw)
