@@ -38,6 +38,7 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, Optional
 
+from workflows.organisation import FIELDS as ORGANISATION_FIELDS
 from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
 
 from .applications import (
@@ -219,21 +220,7 @@ def register():
         return redirect(url_for("applicant.dashboard"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        organisation = {
-            name: getattr(form, name).data
-            for name in (
-                "name",
-                "tax_code",
-                "vat_number",
-                "legal_form",
-                "pec",
-                "address",
-                "legal_representative",
-                "runts_number",
-                "withholding_exempt",
-                "withholding_reason",
-            )
-        }
+        organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
         organisation["withholding_exempt"] = bool(organisation["withholding_exempt"])
         try:
             user = register_organisation(

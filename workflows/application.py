@@ -283,18 +283,11 @@ MACHINE = StateMachine(
 TRIGGERS = MACHINE.triggers
 
 
-def check(state: str, trigger: str, facts: Facts) -> list[Refusal]:
-    """Every reason why `trigger` may not fire from `state`; empty when it may."""
-    return MACHINE.check(state, trigger, facts)
-
-
-def advance(state: str, trigger: str, facts: Facts) -> str:
-    """The next state, moved by the transitions Machine; raises Refused."""
-    return MACHINE.advance(state, trigger, facts)
-
-
-def transition_table() -> list[dict]:
-    return MACHINE.transition_table()
+# check(state, trigger, facts): every reason why the trigger may not fire (empty: it may).
+# advance(state, trigger, facts): the next state, moved by the transitions Machine; or Refused.
+check = MACHINE.check
+advance = MACHINE.advance
+transition_table = MACHINE.transition_table
 
 
 __all__ = [

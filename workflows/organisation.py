@@ -35,6 +35,20 @@ FOR_PROFIT_FORMS = {
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
+# Every field of an organisation's registration, in the order forms and the API show them.
+FIELDS = (
+    "name",
+    "tax_code",
+    "vat_number",
+    "legal_form",
+    "pec",
+    "address",
+    "legal_representative",
+    "runts_number",
+    "withholding_exempt",
+    "withholding_reason",
+)
+
 REQUIRED = {
     "name": "la denominazione dell'ente",
     "tax_code": "il codice fiscale",

@@ -2,22 +2,11 @@
 
 from flask import jsonify
 
+from workflows.organisation import FIELDS as ORGANISATION_FIELDS
+
 from ..applications import ApplicationError, commit
 from ..organisations import RegistrationError, register_organisation
 from . import ApiError, bp, json_body
-
-ORGANISATION_FIELDS = (
-    "name",
-    "tax_code",
-    "vat_number",
-    "legal_form",
-    "pec",
-    "address",
-    "legal_representative",
-    "runts_number",
-    "withholding_exempt",
-    "withholding_reason",
-)
 
 
 def organisation_dict(org) -> dict:
