@@ -23,9 +23,10 @@ def select_locale():
     return "it"
 
 
-def create_app(config=None):
+def create_app(config=None, instance_path=None):
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder=os.path.join(ROOT, "templates"),
     )
@@ -38,6 +39,8 @@ def create_app(config=None):
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))

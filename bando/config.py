@@ -1,10 +1,12 @@
 """Configuration: defaults here, then instance/config.py, then the environment."""
 
 import os
+import secrets
+import time
 
 
 class Defaults:
-    SECRET_KEY = "dev-only-change-me"
+    SECRET_KEY = None  # from the environment, instance/config.py, or instance/secret_key
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
@@ -37,6 +39,28 @@ ENV_KEYS = (
     "MAIL_PASSWORD",
     "MAIL_SENDER",
 )
+
+
+def instance_secret(instance_path: str) -> str:
+    """A random key kept in instance/secret_key, made on first start, so that no install
+    runs with a known key and sessions survive restarts. Safe when several processes
+    start at once: only one creates the file, the others read it."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path) as handle:
+            for _ in range(50):
+                key = handle.read().strip()
+                if key:
+                    return key
+                time.sleep(0.01)  # the creator is still writing it
+                handle.seek(0)
+        raise RuntimeError(f"{path} is empty: remove it or set SECRET_KEY") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def database_url(instance_path: str) -> str:

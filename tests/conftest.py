@@ -23,13 +23,12 @@ def pytest_report_header(config):
     return f"database: {PG_URL or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
 
 
-def _config(url, instance):
+def _config(url):
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test",
-        "INSTANCE_PATH_FOR_TESTS": str(instance),
     }
 
 
@@ -40,7 +39,7 @@ def migrated_database(tmp_path_factory):
 
     if PG_URL:
         url = PG_URL
-        app = create_app(_config(url, tmp_path_factory.mktemp("pg")))
+        app = create_app(_config(url))
         with app.app_context():
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -50,7 +49,7 @@ def migrated_database(tmp_path_factory):
         return url
     template = tmp_path_factory.mktemp("schema") / "template.sqlite3"
     url = f"sqlite:///{template}"
-    app = create_app(_config(url, template.parent))
+    app = create_app(_config(url))
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         db.engine.dispose()
@@ -86,7 +85,7 @@ class RequestClient(FlaskClient):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(_config(database_url), instance_path=str(tmp_path))
     app.test_client_class = RequestClient
     with app.app_context():
         if PG_URL:

@@ -16,3 +16,31 @@ def test_money_formats():
     assert money(94_000_00, "it") == "€ 94.000,00"
     assert money(5, "it") == "€ 0,05"
     assert money(94_000_00, "en") == "€ 94,000.00"
+
+
+def test_without_a_configured_key_each_install_makes_its_own(tmp_path, monkeypatch):
+    from bando import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))
+    assert first.config["SECRET_KEY"]
+    # Same instance folder, same key (sessions survive a restart); never a known default.
+    again = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))
+    assert again.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert (tmp_path / "secret_key").read_text().strip() == first.config["SECRET_KEY"]
+
+
+def test_instance_secret_is_private_and_per_folder(tmp_path):
+    import os
+    import stat
+
+    from bando.config import instance_secret
+
+    key = instance_secret(str(tmp_path))
+    assert instance_secret(str(tmp_path)) == key
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+    other = tmp_path / "altro"
+    other.mkdir()
+    assert instance_secret(str(other)) != key
