@@ -6,6 +6,9 @@ rows plus an "add a row" button. The views are thin: they turn the form into the
 shape and call the same operations as the API.
 """
 
+from decimal import Decimal
+
+from babel.numbers import format_decimal
 from flask import (
     Blueprint,
     Response,
@@ -43,7 +46,10 @@ from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
 
 from .applications import (
     ApplicationError,
+    applications_at_limit,
     applications_of,
+    budget_categories,
+    budget_category_label,
     commit,
     create_draft,
     expire_if_due,
@@ -54,7 +60,13 @@ from .applications import (
     visible_application,
     withdraw,
 )
-from .attachments import ATTACHABLE_STATES, AttachmentError, attachment_kinds, store_attachment
+from .attachments import (
+    ATTACHABLE_STATES,
+    AttachmentError,
+    attachment_kinds,
+    next_missing_kind,
+    store_attachment,
+)
 from .auth import roles_required
 from .extensions import db
 from .formatting import day, moment
@@ -116,6 +128,11 @@ def next_step(application) -> str:
 @bp.app_template_filter("state_label")
 def _state_label_filter(state):
     return state_label(state)
+
+
+@bp.app_template_filter("budget_category")
+def _budget_category_filter(code):
+    return budget_category_label(code)
 
 
 # --- forms -----------------------------------------------------------------------------------
@@ -279,19 +296,26 @@ def dashboard():
     applications = applications_of(current_user.organisation_id)
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
         _commit()
+    editions = open_editions()
+    # Calls where the organisation already has all the applications it may send: no
+    # "start" button there, a link to what it has instead.
+    full = {e.id: applications_at_limit(e, current_user.organisation_id) for e in editions}
+    full = {edition_id: existing for edition_id, existing in full.items() if existing}
     return render_template(
         "applicant/dashboard.html",
         applications=applications,
         events={a.id: _events(a) for a in applications},
         next_step=next_step,
-        editions=open_editions(),
-        create_form=_create_form(),
+        full_editions=[(e, full[e.id]) for e in editions if e.id in full],
+        create_form=_create_form([e for e in editions if e.id not in full]),
+        any_open=bool(editions),
     )
 
 
-def _create_form():
+def _create_form(editions=None):
     form = CreateForm()
-    form.edition.choices = [(e.code, e.title) for e in open_editions()]
+    editions = open_editions() if editions is None else editions
+    form.edition.choices = [(e.code, e.title) for e in editions]
     return form
 
 
@@ -382,18 +406,16 @@ def _form_for(application, formdata=None):
         or g.neighbourhood_id is None
         or (g.neighbourhood is not None and g.neighbourhood.slug == chosen)
     ]
-    categories = [("", _("— categoria —"))] + [
-        (c, c.replace("_", " ").capitalize()) for c in edition.budget_categories or []
-    ]
-    for row in form.budget:
-        row.form.category.choices = categories
+    _set_category_choices(form, application)
     return form
 
 
 def _amount_text(cents: int) -> str:
+    """An amount as typed back into the form, the Italian way ("6.000,00"), whatever the
+    page's language: parse_cents reads it back; the API keeps "6000.00"."""
     if not cents:
         return ""
-    return f"{cents // 100}.{cents % 100:02d}"
+    return format_decimal(Decimal(cents) / 100, format="#,##0.00", locale="it")
 
 
 def _proposal_from_form(form):
@@ -481,7 +503,7 @@ def edit(application_id):
         if form.validate_on_submit():
             if form.add_budget_row.data:
                 form.budget.append_entry()
-                _refresh_rows(form, application)
+                _set_category_choices(form, application)
                 flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
             elif form.add_partner_row.data:
                 form.partners.append_entry()
@@ -506,10 +528,8 @@ def edit(application_id):
     return _edit_page(application, _form_for(application))
 
 
-def _refresh_rows(form, application):
-    categories = [("", _("— categoria —"))] + [
-        (c, c.replace("_", " ").capitalize()) for c in application.edition.budget_categories or []
-    ]
+def _set_category_choices(form, application):
+    categories = [("", _("— categoria —"))] + list(budget_categories(application.edition).items())
     for row in form.budget:
         row.form.category.choices = categories
 
@@ -530,7 +550,8 @@ def _edit_page(application, form, loose=None):
 
 
 def _upload_form(application):
-    form = UploadForm()
+    # Offers the next document still missing; a posted choice, when there is one, wins.
+    form = UploadForm(kind=next_missing_kind(application))
     form.kind.choices = list(attachment_kinds(application.edition).items())
     return form
 
@@ -598,10 +619,7 @@ def send(application_id):
             refusal = error.message
         else:
             _commit()
-            flash(
-                _("Domanda inviata con protocollo %(protocol)s.", protocol=application.protocol),
-                "success",
-            )
+            # No flash: the receipt page says it, with the protocol, in its own green box.
             return redirect(url_for("applicant.receipt", application_id=application.id))
     problems = submission_problems(application)
     return (

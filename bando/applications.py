@@ -7,7 +7,7 @@ through bando.lifecycle.fire; nothing here assigns a state.
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -88,6 +88,36 @@ def applications_of(organisation_id: int) -> list[Application]:
     )
 
 
+def applications_at_limit(edition: Edition, organisation_id: int) -> list[Application]:
+    """The organisation's applications to this call when they already reach the call's
+    limit per organisation (withdrawn ones do not count); empty while it may apply."""
+    counted = list(
+        db.session.scalars(
+            select(Application)
+            .where(
+                Application.edition_id == edition.id,
+                Application.organisation_id == organisation_id,
+                Application.state.not_in(INACTIVE_STATES),
+            )
+            .order_by(Application.id)
+        )
+    )
+    return counted if len(counted) >= edition.max_applications_per_organisation else []
+
+
+def limit_reached_message(edition: Edition, count: int) -> str:
+    limit = edition.max_applications_per_organisation
+    if limit == 1:
+        return (
+            "il bando ammette una sola domanda per ente e il vostro ente ne ha già una: "
+            "modificare quella esistente (o ritirarla)"
+        )
+    return (
+        f"il bando ammette al massimo {limit} domande per ente e il vostro ente ne ha già "
+        f"{count}: modificare quelle esistenti (o ritirarne una)"
+    )
+
+
 def open_editions(now=None) -> list[Edition]:
     now = now or utcnow()
     return list(
@@ -151,6 +181,16 @@ def _iso(value):
 
 
 # --- the rules -------------------------------------------------------------------------------
+
+
+def budget_category_label(code: str) -> str:
+    """How a budget category reads in the form, the pages and the receipt: "Spese generali"."""
+    return (code or "").replace("_", " ").capitalize()
+
+
+def budget_categories(edition: Edition) -> dict[str, str]:
+    """code → label of the call's budget categories, in the call's order."""
+    return {code: budget_category_label(code) for code in edition.budget_categories or []}
 
 
 def call_rules(edition: Edition) -> CallRules:
@@ -424,20 +464,9 @@ def create_draft(actor: User, data) -> Application:
     db.session.execute(
         select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update()
     )
-    count = db.session.scalar(
-        select(func.count(Application.id)).where(
-            Application.edition_id == edition.id,
-            Application.organisation_id == actor.organisation_id,
-            Application.state.not_in(INACTIVE_STATES),
-        )
-    )
-    limit = edition.max_applications_per_organisation
-    if count >= limit:
-        raise ApplicationError(
-            409,
-            f"il bando ammette al massimo {limit} domanda/e per ente e il vostro ente ne ha "
-            "già una: modificare quella esistente (o ritirarla)",
-        )
+    existing = applications_at_limit(edition, actor.organisation_id)
+    if existing:
+        raise ApplicationError(409, limit_reached_message(edition, len(existing)))
     application = Application(
         edition=edition,
         organisation_id=actor.organisation_id,

@@ -42,6 +42,12 @@ def attachment_kinds(edition) -> dict[str, str]:
     return kinds
 
 
+def next_missing_kind(application) -> str | None:
+    """The first document the call requires that the application still lacks, if any."""
+    present = {a.kind for a in application.attachments}
+    return next((k for k in application.edition.required_attachments if k not in present), None)
+
+
 def pdf_problem(data: bytes, max_bytes: int) -> str | None:
     """Why these bytes are not an acceptable PDF, in Italian; None when they are."""
     if not data:

@@ -21,6 +21,7 @@ from wtforms.validators import AnyOf, Length
 from workflows import application as application_machine
 from workflows import diagram
 
+from . import labels
 from .auth import roles_required
 from .errors import wants_json
 from .extensions import db
@@ -141,12 +142,12 @@ def _stale_page(error):
 
 @bp.app_template_global("lifecycle_state_label")
 def state_label(state: str | None) -> str:
-    return application_machine.STATE_LABELS.get(state, state or "—")
+    return labels.state_label(state)
 
 
 @bp.app_template_global("lifecycle_trigger_label")
 def trigger_label(trigger: str) -> str:
-    return application_machine.TRIGGER_LABELS.get(trigger, trigger)
+    return labels.trigger_label(trigger)
 
 
 @bp.app_template_global("lifecycle_actor_label")
@@ -156,7 +157,7 @@ def actor_label(event) -> str:
         return _("sistema (scadenza automatica)")
     if event.actor.role == "applicant":
         return event.actor.full_name or event.actor.email
-    return application_machine.ROLE_LABELS.get(event.actor.role, event.actor.role)
+    return labels.role_label(event.actor.role)
 
 
 @bp.app_template_global("lifecycle_event_note")

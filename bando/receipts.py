@@ -11,6 +11,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from workflows.organisation import NON_PROFIT_FORMS
 
+from .applications import budget_category_label
 from .attachments import attachment_kinds
 from .formatting import moment, money
 from .timeutil import utcnow
@@ -36,6 +37,8 @@ def receipt_pdf(application) -> bytes:
     """The receipt of a submitted application: protocol, date and time (Europe/Rome),
     organisation, a summary of the proposal and its budget with totals."""
     styles = getSampleStyleSheet()
+    # A section heading never ends a page apart from its table.
+    styles["Heading3"].keepWithNext = 1
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=8, leading=10)
     edition, org = application.edition, application.organisation
     it = "it"
@@ -103,7 +106,7 @@ def receipt_pdf(application) -> bytes:
     rows = [["Categoria", "Descrizione", "Importo"]]
     rows += [
         [
-            _p(line.category.replace("_", " "), body),
+            _p(budget_category_label(line.category), body),
             _p(line.description, body),
             money(line.amount_cents, it),
         ]

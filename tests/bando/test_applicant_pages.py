@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bando.extensions import db
 from bando.models import Application, Organisation, User
 from bando.timeutil import to_rome
-from tests.bando.applicant_data import pdf_bytes
+from tests.bando.applicant_data import pdf_bytes, token_for
 from tests.factories import PASSWORD, create_edition, create_user, entity_tax_code
 
 
@@ -305,3 +305,130 @@ def test_the_next_step_reads_the_deadline_in_rome(app):
     )
     with app.test_request_context():
         assert next_step(asked) == "Integrazione richiesta: rispondere entro il 25/03/2019"
+
+
+def started_draft(client, edition):
+    client.post("/registrazione", data=registration_form())
+    client.post("/domande/nuova", data={"edition": edition.code})
+    return db.session.scalar(select(Application))
+
+
+def test_buttons_are_buttons_and_no_id_is_used_twice(app, client, edition):
+    application = started_draft(client, edition)
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production: every form renders its token
+    pages = [
+        app.test_client().get("/registrazione").text,
+        client.get("/domande").text,
+        client.get(f"/domande/{application.id}").text,
+    ]
+    for html in pages:
+        # An <input type=submit> inside .form-group gets the kit's dark field text.
+        assert 'type="submit"' in html and not re.search(r'<input[^>]*type="submit"', html)
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # The main form, the upload form and the sign-out form each carry the token.
+    assert pages[-1].count('name="csrf_token"') == 3
+
+
+def test_the_dashboard_does_not_offer_a_call_already_applied_for(client, edition):
+    application = started_draft(client, edition)
+    dashboard = client.get("/domande").text
+    assert "Inizia la domanda" not in dashboard
+    assert f'<option value="{edition.code}"' not in dashboard
+    assert "il vostro ente ha già la sua domanda" in dashboard
+    assert f'href="/domande/{application.id}"' in dashboard
+    # Asked anyway, the refusal reads in plain Italian.
+    refused = client.post("/domande/nuova", data={"edition": edition.code}, follow_redirects=True)
+    assert "il bando ammette una sola domanda per ente e il vostro ente ne ha già una" in (
+        refused.text.replace("&#39;", "'")
+    )
+    assert "domanda/e" not in refused.text
+    assert db.session.scalar(select(func.count(Application.id))) == 1
+
+
+def test_a_call_allowing_two_applications_is_offered_until_the_second(client):
+    edition = create_edition("cdq-due", max_applications_per_organisation=2)
+    db.session.commit()
+    started_draft(client, edition)
+    assert "Inizia la domanda" in client.get("/domande").text
+    client.post("/domande/nuova", data={"edition": edition.code})
+    dashboard = client.get("/domande").text
+    assert "Inizia la domanda" not in dashboard
+    assert "il vostro ente ha già tutte le 2 domande ammesse" in dashboard
+    refused = client.post("/domande/nuova", data={"edition": edition.code}, follow_redirects=True)
+    assert "al massimo 2 domande per ente e il vostro ente ne ha già 2" in refused.text
+
+
+def test_saved_amounts_come_back_written_the_italian_way(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    fields = {"budget-0-amount": "6.000", "budget-1-amount": "6500,5", "requested_amount": "10000"}
+    assert client.post(url, data=proposal_form(edition, **fields)).status_code == 302
+    page = client.get(url).text
+    assert 'value="6.000,00"' in page and 'value="6.500,50"' in page
+    assert 'value="10.000,00"' in page and 'value="2.500,50"' in page  # co-financing
+    assert "6000.00" not in page
+    # Sent back as shown, nothing changes; the API keeps its own form.
+    shown = {
+        "budget-0-amount": "6.000,00",
+        "budget-1-amount": "6.500,50",
+        "requested_amount": "10.000,00",
+        "cofinancing_amount": "2.500,50",
+    }
+    assert client.post(url, data=proposal_form(edition, **shown)).status_code == 302
+    db.session.refresh(application)
+    assert [line.amount_cents for line in application.budget_lines] == [6_000_00, 6_500_50]
+    assert (application.requested_cents, application.cofinancing_cents) == (10_000_00, 2_500_50)
+    api = client.get(
+        f"/api/v1/applications/{application.id}", headers=token_for(client, "anna@example.it")
+    ).get_json()
+    assert (api["requested_amount"], api["budget"][0]["amount"]) == ("10000.00", "6000.00")
+
+
+def test_the_upload_form_offers_the_next_missing_document(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    selected = re.compile(r'<option selected value="(\w+)">|<option value="(\w+)" selected>')
+
+    def offered():
+        page = client.get(url).text
+        upload = page[page.index('name="kind"') :]
+        found = selected.search(upload[: upload.index("</select>")])
+        return found and (found.group(1) or found.group(2))
+
+    assert offered() == "statuto"
+    for kind, following in (("statuto", "documento_identita"), ("piano_economico", None)):
+        client.post(
+            f"{url}/allegati",
+            data={"kind": kind, "file": (io.BytesIO(pdf_bytes(kind)), f"{kind}.pdf")},
+            content_type="multipart/form-data",
+        )
+        if following:
+            assert offered() == following
+    assert offered() == "documento_identita"
+
+
+def test_the_receipt_says_the_protocol_once_and_the_budget_under_its_heading(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    client.post(url, data=proposal_form(edition))
+    for kind in edition.required_attachments:
+        client.post(
+            f"{url}/allegati",
+            data={"kind": kind, "file": (io.BytesIO(pdf_bytes(kind)), f"{kind}.pdf")},
+            content_type="multipart/form-data",
+        )
+    receipt = client.post(f"{url}/invia", data={"confirm": "1"}, follow_redirects=True).text
+    db.session.refresh(application)
+    alerts = re.findall(r'<div class="alert[^>]*>(.*?)</div>', receipt, re.S)
+    assert sum(application.protocol in alert for alert in alerts) == 1
+    # "Piano economico" is a heading above the table, not a caption under it.
+    assert "<caption>" not in receipt
+    heading = receipt.index(">Piano economico</h3>")
+    assert heading < receipt.index("<table", heading)
+    assert "<td>Personale</td>" in receipt and "<td>Materiali</td>" in receipt
+
+    pdf = client.get(f"{url}/ricevuta.pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert text.index("Piano economico") < text.index("Categoria") < text.index("Personale")
+    assert "Materiali" in text and "\npersonale" not in text

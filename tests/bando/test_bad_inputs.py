@@ -478,7 +478,7 @@ CASES = [
     (
         "more applications than the call allows",
         409,
-        "al massimo 1",
+        "una sola domanda per ente",
         lambda w, c: c.post("/api/v1/applications", headers=w.a_headers, json=proposal(w.edition)),
     ),
     (

@@ -179,3 +179,68 @@ def test_translations_keep_their_placeholders():
             ):
                 wrong.append(ids[0])
     assert not wrong, wrong
+
+
+def test_every_word_of_the_lifecycle_has_its_english_text(app):
+    """workflows/ names states, triggers and roles in Italian; bando.labels puts them in
+    the catalogue. A label changed there without its marker would stay Italian."""
+    from flask import session
+
+    from bando import labels
+    from workflows import application as machine
+
+    with app.test_request_context():
+        session["lang"] = "en"
+        untranslated = [
+            text
+            for table, label in (
+                (machine.STATE_LABELS, labels.state_label),
+                (machine.TRIGGER_LABELS, labels.trigger_label),
+                (machine.ROLE_LABELS, labels.role_label),
+            )
+            for key, text in table.items()
+            if label(key) == text
+        ]
+        assert not untranslated, untranslated
+        assert labels.state_label("submitted") == "Submitted"
+
+
+def test_the_timeline_reads_in_english_for_the_officer_and_the_applicant(app, client):
+    from tests.factories import create_edition, create_organisation
+    from tests.lifecycle_factories import create_application, put_in_state
+
+    edition = create_edition("cdq-en")
+    organisation = create_organisation(name="Associazione Orti di Quartiere")
+    owner = create_user("applicant", organisation=organisation)
+    officer = create_user("officer")
+    application = put_in_state(create_application(edition, organisation, owner), "submitted")
+    db.session.commit()
+
+    client.post("/accedi", data={"email": officer.email, "password": PASSWORD})
+    html = text_of(client.get("/istruttoria/?bando=cdq-en&lang=en"))
+    assert "State: <strong>Submitted</strong>" in html
+    html = text_of(
+        client.post(
+            f"/istruttoria/domande/{application.id}/esito",
+            data={"decision": "request_integration", "reason": "Manca lo statuto."},
+            follow_redirects=True,
+        )
+    )
+    assert f"Application {application.protocol}: Documents requested." in html
+    assert "State: <strong>Documents requested</strong>" in html
+
+    client.post("/esci")
+    client.post("/accedi", data={"email": owner.email, "password": PASSWORD})
+    html = text_of(client.get("/domande?lang=en"))
+    assert "Request for missing documents" in html
+    assert "(Submitted → Documents requested)" in html
+    assert "From: case officer" in html
+    for italian in ("Richiesta di integrazione", "Presentata", "istruttore"):
+        assert italian not in html, italian
+
+
+def test_the_table_of_states_reads_in_english(client):
+    html = text_of(client.get("/come-funziona?lang=en"))
+    assert '<th scope="row">Withdrawn</th>' in html
+    assert "<td>Application submitted</td>" in html
+    assert "<td>Presentazione della domanda</td>" not in html

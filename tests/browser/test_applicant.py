@@ -73,6 +73,47 @@ def flash_texts(page):
     return " ".join(page.locator(".bando-messages .alert").all_inner_texts())
 
 
+# Every visible label against the headings, buttons, fields and other labels of the page:
+# the pairs whose boxes cross. Checkboxes are left out: the kit draws them on their label.
+OVERLAPS_JS = """() => {
+  const seen = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const name = e => (e.textContent || e.id || e.name || e.tagName).trim().slice(0, 50);
+  const labels = [...document.querySelectorAll("main label:not(.form-check-label)")].filter(seen);
+  const others = [...document.querySelectorAll(
+    "main h1, main h2, main h3, main h4, main legend, main .btn, main label, main select, " +
+    "main textarea, main input:not([type=checkbox]):not([type=radio]):not([type=hidden])"
+  )].filter(seen);
+  const hits = [];
+  for (const label of labels) {
+    const a = label.getBoundingClientRect();
+    for (const other of others) {
+      if (other === label || other.contains(label) || label.contains(other)) continue;
+      const b = other.getBoundingClientRect();
+      const across = a.left < b.right - 1 && b.left < a.right - 1;
+      if (across && a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+        hits.push(name(label) + " × " + name(other));
+      }
+    }
+  }
+  return hits;
+}"""
+
+# Each fieldset's heading against the first field label under it: their left edges.
+INDENTS_JS = """() => [...document.querySelectorAll("main fieldset")].flatMap(set => {
+  const legend = set.querySelector("legend");
+  const label = set.querySelector(".form-group label:not(.form-check-label)");
+  if (!legend || !label) return [];
+  const shift = legend.getBoundingClientRect().left - label.getBoundingClientRect().left;
+  return Math.abs(shift) > 1 ? [legend.textContent.trim() + ": " + shift + " px"] : [];
+})"""
+
+
+def assert_clear_layout(page):
+    """No label over a heading, a button or another field; headings not indented."""
+    assert page.evaluate(OVERLAPS_JS) == []
+    assert page.evaluate(INDENTS_JS) == []
+
+
 def test_a_wrong_tax_code_is_explained_next_to_the_field_and_creates_nothing(
     demo, browser_context, shot
 ):
@@ -112,11 +153,18 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     tick(page, "withholding_exempt")
     page.fill("#withholding_reason", "Attività istituzionale non commerciale")
     shot(page, "registration-filled")
+    assert_clear_layout(page)
     page.get_by_role("button", name="Registra l'ente").click()
     page.wait_for_url("**/domande")
     assert "Ente registrato" in flash_texts(page)
     assert page.locator("h1").inner_text() == f"Le domande di {ORG_NAME}"
     assert "Nessuna domanda per ora." in page.locator("main").inner_text()
+    assert_clear_layout(page)
+    # A real button, with the kit's white text on blue (not dark text as on an <input>).
+    start_button = page.get_by_role("button", name="Inizia la domanda")
+    assert start_button.evaluate("b => b.tagName") == "BUTTON"
+    assert start_button.evaluate("b => getComputedStyle(b).color") == "rgb(255, 255, 255)"
+    shot(page, "dashboard-new")
 
     # Start a draft in the open demo call.
     page.select_option("#edition", DEMO_CODE)
@@ -163,16 +211,21 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
     assert "Bozza salvata." in flash_texts(page)
     assert page.locator('[data-field="total"]').inner_text() == "€ 10.000,00"
-    assert page.input_value("#cofinancing_amount") == "1500.00"
+    # Saved amounts come back written the Italian way.
+    assert page.input_value("#cofinancing_amount") == "1.500,00"
+    assert page.input_value("#budget-0-amount") == "6.000,00"
+    assert page.input_value("#requested_amount") == "8.500,00"
     assert page.is_checked('input[name="guidelines"][value="SS1"]')
     assert page.input_value("#budget-3-description") == "Noleggio gazebo per la festa"
     problems = page.locator("[data-problems]").inner_text()
     assert "Statuto" in problems or "statuto" in problems
     shot(page, "draft-saved")
+    assert_clear_layout(page)
 
     # Section 5: the three required PDFs.
+    # The document offered is always the next one still missing.
     for kind in ("statuto", "documento_identita", "piano_economico"):
-        page.select_option("#kind", kind)
+        assert page.input_value("#kind") == kind
         page.set_input_files("#file", pdf_file(tmp_path, kind))
         page.get_by_role("button", name="Carica il PDF").click()
         page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
@@ -188,7 +241,8 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     page.wait_for_url(f"**/domande/{application_id}/ricevuta")
     protocol = page.locator('[data-field="protocol"]').inner_text()
     assert re.fullmatch(r"DEMO/\d{4}", protocol)
-    assert f"protocollo {protocol}" in flash_texts(page)
+    # Said once, in the receipt's own box, not again in a flash message.
+    assert page.locator(".alert").filter(has_text=protocol).count() == 1
     receipt_text = page.locator("main").inner_text()
     for amount in ("€ 10.000,00", "€ 8.500,00", "€ 1.500,00", "€ 6.000,00"):
         assert amount in receipt_text
@@ -224,4 +278,23 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     assert card.locator("[data-state]").inner_text() == "Inviata, in istruttoria"
     assert protocol in card.inner_text()
     assert card.locator('[data-trigger="submit"]').count() == 1
+    # The call takes one application per organisation: no new one offered, a link instead.
+    assert page.get_by_role("button", name="Inizia la domanda").count() == 0
+    assert page.locator(f'[data-edition-full="{DEMO_CODE}"] a').get_attribute("href") == (
+        f"/domande/{application_id}"
+    )
+    assert_clear_layout(page)
     shot(page, "dashboard-submitted")
+
+
+def test_labels_stay_clear_of_the_headings_with_javascript_too(browser_context, shot):
+    """The kit's script moves labels as fields get and lose focus; they must not move."""
+    page = browser_context().new_page()
+    page.goto("/registrazione")
+    page.wait_for_load_state("load")
+    assert_clear_layout(page)
+    page.fill("#name", ORG_NAME)
+    page.focus("#tax_code")
+    page.focus("#vat_number")
+    assert_clear_layout(page)
+    shot(page, "registration-with-javascript")
