@@ -151,13 +151,11 @@ def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, 
     put_in_state(application, "submitted")
     create_user("officer", "istruttore@example.it")
     db.session.commit()
-    token = client.post(
-        "/api/v1/tokens", json={"email": "istruttore@example.it", "password": "password-di-prova"}
-    ).get_json()["token"]
+    headers = token_for(client, "istruttore@example.it")
 
     response = client.post(
         f"/api/v1/applications/{application.id}/eligibility",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers,
         json={"decision": "request_integration", "reason": "Manca lo statuto firmato."},
     )
 
@@ -174,22 +172,21 @@ def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, 
 
 def test_a_refused_decision_sends_nothing(client, smtp):
     from tests.factories import create_organisation, create_user
-    from tests.lifecycle_factories import create_application
+    from tests.lifecycle_factories import create_application, put_in_state
 
-    edition = create_edition("cdq-bozza")
+    edition = create_edition("cdq-rifiuto")
     organisation = create_organisation()
     applicant = create_user("applicant", organisation=organisation)
-    application = create_application(edition, organisation, applicant)  # still a draft
+    application = create_application(edition, organisation, applicant)
+    put_in_state(application, "submitted")
     create_user("officer", "istruttore@example.it")
     db.session.commit()
-    token = client.post(
-        "/api/v1/tokens", json={"email": "istruttore@example.it", "password": "password-di-prova"}
-    ).get_json()["token"]
+    headers = token_for(client, "istruttore@example.it")
     response = client.post(
         f"/api/v1/applications/{application.id}/eligibility",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"decision": "eligible", "reason": "ok"},
+        headers=headers,
+        json={"decision": "request_integration", "reason": "  "},  # a reason is required
     )
-    assert response.status_code in (404, 409)
+    assert response.status_code == 422, response.get_json()
     assert smtp.messages() == []
     assert db.session.scalar(select(db.func.count(Notification.id))) == 0
