@@ -456,10 +456,13 @@ def create_draft(actor: User, data) -> Application:
     data = dict(data)
     edition = _edition_for(data.pop("edition", None))
     values = _check(edition, None, data)
-    if edition.state != "open" or utcnow() >= edition.closes_at:
-        raise ApplicationError(409, f"il bando «{edition.title}» non accetta domande")
     if utcnow() < edition.opens_at:
         raise ApplicationError(409, f"il bando «{edition.title}» non è ancora aperto")
+    from .lifecycle import open_if_due
+
+    open_if_due(edition)
+    if edition.state != "open" or utcnow() >= edition.closes_at:
+        raise ApplicationError(409, f"il bando «{edition.title}» non accetta domande")
     # Two drafts started at once must not both slip under the limit: lock the organisation.
     db.session.execute(
         select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update()

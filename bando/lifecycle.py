@@ -244,11 +244,34 @@ def expire_if_overdue(application: Application, *, now: datetime | None = None):
         return None  # another request expired it a moment ago
 
 
+def open_if_due(edition: Edition, *, now: datetime | None = None):
+    """A call loaded before its opening opens when opens_at comes (lazily, when someone
+    starts a proposal, and through the tick). Flushes only; returns the event or None."""
+    now = now or utcnow()
+    if edition.state != "draft" or not edition.opens_at <= now < edition.closes_at:
+        return None
+    try:
+        return fire_edition(edition, "open", None, "data di apertura del bando", now=now)
+    except ConcurrentChange:
+        return None  # opened by another request a moment ago
+
+
 def tick(now: datetime | None = None) -> list[str]:
-    """For cron: expires overdue requests for documents and closes calls past closes_at.
-    Each change is its own transaction, committed here. Returns what was done."""
+    """For cron: opens calls whose opens_at has come, expires overdue requests for
+    documents and closes calls past closes_at. Each change is its own transaction,
+    committed here. Returns what was done."""
     now = now or utcnow()
     done = []
+    due = db.session.scalars(
+        select(Edition.id)
+        .where(Edition.state == "draft", Edition.opens_at <= now, Edition.closes_at > now)
+        .order_by(Edition.id)
+    ).all()
+    for edition_id in due:
+        edition = db.session.get(Edition, edition_id)
+        if open_if_due(edition, now=now) is not None:
+            done.append(f"edition {edition.code}: opened")
+        db.session.commit()
     overdue = db.session.scalars(
         select(Application.id)
         .where(

@@ -1,7 +1,8 @@
 """The edition state machine: draft → open → closed → ranked → allocated → archived.
 
-A loaded call takes the state its dates give; the officer may close it early, and the
-scheduled tick closes it when closes_at passes.
+A loaded call takes the state its dates give; the scheduled tick (or the first applicant
+who starts a proposal) opens it when opens_at comes, the officer may close it early, and
+the tick closes it when closes_at passes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ ROLE_LABELS = {
 ACTOR_KINDS = ("applicant", "officer", "evaluator", "finance", "admin", SYSTEM)
 
 TRANSITIONS = [
-    {"trigger": "open", "source": "draft", "dest": "open", "roles": ("officer", "admin", SYSTEM)},
+    {
+        "trigger": "open",
+        "source": "draft",
+        "dest": "open",
+        "roles": ("officer", "admin", SYSTEM),
+        "guards": ("system_opens_only_within_dates",),
+    },
     {
         "trigger": "close",
         "source": "open",
@@ -88,6 +95,17 @@ def system_closes_only_after_deadline(f: Facts) -> Refusal | None:
     return None
 
 
+def system_opens_only_within_dates(f: Facts) -> Refusal | None:
+    # The tick opens a call once opens_at has come, and never one already past closes_at.
+    if f.actor_role is not None:
+        return None
+    if f.opens_at is not None and f.now < f.opens_at:
+        return Refusal("not_yet_open", "la data di apertura del bando non è ancora arrivata")
+    if f.closes_at is not None and f.now >= f.closes_at:
+        return Refusal("deadline_passed", "il termine del bando è già scaduto")
+    return None
+
+
 def all_eligible_scored(f: Facts) -> Refusal | None:
     if f.unscored_eligible:
         return Refusal(
@@ -97,7 +115,14 @@ def all_eligible_scored(f: Facts) -> Refusal | None:
     return None
 
 
-GUARDS = {g.__name__: g for g in (system_closes_only_after_deadline, all_eligible_scored)}
+GUARDS = {
+    g.__name__: g
+    for g in (
+        system_opens_only_within_dates,
+        system_closes_only_after_deadline,
+        all_eligible_scored,
+    )
+}
 
 MACHINE = StateMachine(
     states=STATES,
