@@ -179,6 +179,11 @@ def test_openapi_document_describes_real_endpoints(app, client):
         for method in operations:
             if method in ("get", "post", "put", "patch", "delete"):
                 assert method.upper() in rules[url], f"{method.upper()} {url} not served"
+    for url, methods in rules.items():  # and every endpoint served is documented
+        if url.startswith("/api/v1/") and "{anything}" not in url:
+            operations = doc["paths"].get(url[len("/api/v1") :], {})
+            for method in methods - {"HEAD", "OPTIONS"}:
+                assert method.lower() in operations, f"{method} {url} is served, not documented"
     schemas = doc["components"]["schemas"]
     for ref in _refs(doc):
         assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas
