@@ -161,6 +161,24 @@ SCHEMAS = {
 }
 
 # The applicant's side: registration, applications, attachments, triggers, receipt.
+
+# The fields of a proposal, as written (ApplicationInput) and as read back (Application).
+PROPOSAL_FIELDS = {
+    "title": {"type": "string", "maxLength": 300},
+    "summary": {"type": "string"},
+    "description": {"type": "string"},
+    "objectives": {"type": "string"},
+    "places": {"type": "string"},
+    "timeline": {"type": "string"},
+    "guidelines": {"type": "array", "items": {"type": "string"}},
+    "partners": {"type": "array", "items": ref("Partner")},
+    "budget": {"type": "array", "items": ref("BudgetLine")},
+    "requested_amount": AMOUNT,
+    "cofinancing_amount": AMOUNT,
+    "start_date": {"oneOf": [DAY, {"type": "null"}]},
+    "end_date": {"oneOf": [DAY, {"type": "null"}]},
+}
+
 SCHEMAS.update(
     {
         "OrganisationInput": {
@@ -263,19 +281,7 @@ SCHEMAS.update(
             "properties": {
                 "edition": {"type": "string", "description": "edition code (POST only)"},
                 "neighbourhood": {"type": ["string", "null"], "description": "slug"},
-                "title": {"type": "string", "maxLength": 300},
-                "summary": {"type": "string"},
-                "description": {"type": "string"},
-                "objectives": {"type": "string"},
-                "places": {"type": "string"},
-                "timeline": {"type": "string"},
-                "guidelines": {"type": "array", "items": {"type": "string"}},
-                "partners": {"type": "array", "items": ref("Partner")},
-                "budget": {"type": "array", "items": ref("BudgetLine")},
-                "requested_amount": AMOUNT,
-                "cofinancing_amount": AMOUNT,
-                "start_date": {"oneOf": [DAY, {"type": "null"}]},
-                "end_date": {"oneOf": [DAY, {"type": "null"}]},
+                **PROPOSAL_FIELDS,
             },
             "additionalProperties": False,
         },
@@ -308,20 +314,8 @@ SCHEMAS.update(
                 "integration_deadline": {"oneOf": [MOMENT, {"type": "null"}]},
                 "integration_request": {"type": ["string", "null"]},
                 "neighbourhood": {"type": ["string", "null"]},
-                "title": {"type": "string"},
-                "summary": {"type": "string"},
-                "description": {"type": "string"},
-                "objectives": {"type": "string"},
-                "places": {"type": "string"},
-                "timeline": {"type": "string"},
-                "guidelines": {"type": "array", "items": {"type": "string"}},
-                "partners": {"type": "array", "items": ref("Partner")},
-                "budget": {"type": "array", "items": ref("BudgetLine")},
+                **PROPOSAL_FIELDS,
                 "total_cost": AMOUNT,
-                "requested_amount": AMOUNT,
-                "cofinancing_amount": AMOUNT,
-                "start_date": {"oneOf": [DAY, {"type": "null"}]},
-                "end_date": {"oneOf": [DAY, {"type": "null"}]},
                 "attachments": {"type": "array", "items": ref("AttachmentInfo")},
                 "version": {"type": "integer"},
             },

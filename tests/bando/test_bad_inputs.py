@@ -470,7 +470,7 @@ CASES = [
     (
         "answering a request for documents nobody made",
         409,
-        "",
+        "non è possibile per una domanda nello stato «Presentata»",
         lambda w, c: c.post(
             f"/api/v1/applications/{w.submitted_id}/integrate", headers=w.b_headers
         ),
