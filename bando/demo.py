@@ -13,19 +13,22 @@ import os
 import tomllib
 from datetime import timedelta
 
+import click
+from flask.cli import with_appcontext
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
-from . import applications
-from .attachments import store_attachment
-from .calls import SHIPPED_DIR, load_call
-from .extensions import db
-from .lifecycle import fire
-from .models import Edition, User
-from .organisations import register_organisation
-from .timeutil import to_rome, utcnow
-from .users import create_user
+from bando.accounts.models import User
+from bando.accounts.operations import create_user
+from bando.accounts.organisations import register_organisation
+from bando.applications import operations as applications
+from bando.applications.attachments import store_attachment
+from bando.applications.lifecycle import fire
+from bando.calls.loading import SHIPPED_DIR, load_call
+from bando.calls.models import Edition
+from bando.core.extensions import db
+from bando.core.timeutil import to_rome, utcnow
 
 DEMO_CODE = "cdq-demo"
 PASSWORD = "demo-bando-2019"
@@ -224,3 +227,18 @@ def load_demo(now=None) -> list[tuple[str, str]]:
             fire(application, "declare_eligible", officer, "requisiti formali verificati", now=now)
     db.session.commit()
     return logins
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the walk-through data set (idempotent) and print the demo logins."""
+    logins = load_demo()
+    click.echo(f"demo edition: {DEMO_CODE} (open for submissions)")
+    click.echo(f"demo logins (password for all: {PASSWORD}):")
+    for role, email in logins:
+        click.echo(f"  {role:10} {email}")
+
+
+def init_app(app):
+    app.cli.add_command(demo_command)

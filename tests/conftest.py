@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from bando import create_app
-from bando.extensions import db
+from bando.core.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 

@@ -8,10 +8,11 @@ from itertools import count
 
 from stdnum import luhn
 
-from bando.extensions import db
-from bando.models import Criterion, Edition, Guideline, Neighbourhood, Organisation, User
-from bando.passwords import hash_password
-from bando.timeutil import utcnow
+from bando.accounts.models import Organisation, User
+from bando.accounts.passwords import hash_password
+from bando.calls.models import Criterion, Edition, Guideline, Neighbourhood
+from bando.core.extensions import db
+from bando.core.timeutil import utcnow
 
 PASSWORD = "password-di-prova"
 _seq = count(1)

@@ -1,15 +1,15 @@
 """Applications ready for the lifecycle tests: complete drafts, or rows put in any state.
 
 Putting a row straight into a state is test setup only; the code under test moves
-states exclusively through bando.lifecycle.fire.
+states exclusively through bando.applications.lifecycle.fire.
 """
 
 import hashlib
 from datetime import timedelta
 
-from bando.extensions import db
-from bando.models import Application, Attachment, BudgetLine
-from bando.timeutil import utcnow
+from bando.applications.models import Application, Attachment, BudgetLine
+from bando.core.extensions import db
+from bando.core.timeutil import utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -1,10 +1,10 @@
-from bando.formatting import money
+from bando.core.formatting import money
 from tests.factories import create_edition
 
 
 def test_index_lists_editions_with_italian_money(app, client):
     create_edition(cap_cents=94_000_00)
-    from bando.extensions import db
+    from bando.core.extensions import db
 
     db.session.commit()
     page = client.get("/")
@@ -35,7 +35,7 @@ def test_instance_secret_is_private_and_per_folder(tmp_path):
     import os
     import stat
 
-    from bando.config import instance_secret
+    from bando.core.config import instance_secret
 
     key = instance_secret(str(tmp_path))
     assert instance_secret(str(tmp_path)) == key

@@ -13,14 +13,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bando.applications import create_draft
-from bando.attachments import store_attachment
-from bando.extensions import db
-from bando.models import User
-from bando.passwords import hash_password
-from bando.timeutil import utcnow
-from bando.users import issue_token
-from tests.bando.applicant_data import (
+from bando.accounts.models import User
+from bando.accounts.operations import issue_token
+from bando.accounts.passwords import hash_password
+from bando.applications.attachments import store_attachment
+from bando.applications.operations import create_draft
+from bando.core.extensions import db
+from bando.core.timeutil import utcnow
+from tests.bando.applications.data import (
     pdf_bytes,
     proposal,
     registration,

@@ -13,8 +13,8 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from bando import ROOT
-from bando.extensions import db
-from tests.bando.test_public import award, cdq_like_edition
+from bando.core.extensions import db
+from tests.bando.public.test_pages import award, cdq_like_edition
 
 CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None

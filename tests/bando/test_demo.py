@@ -1,10 +1,12 @@
 from sqlalchemy import func, select
 
-from bando.audit import verify_chain
+from bando.accounts.models import User
+from bando.accounts.operations import authenticate
+from bando.applications.models import Application
+from bando.calls.models import Edition
+from bando.core.audit import verify_chain
+from bando.core.extensions import db
 from bando.demo import DEMO_CODE, PASSWORD
-from bando.extensions import db
-from bando.models import Application, Edition, User
-from bando.users import authenticate
 
 
 def _states():

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from bando import create_app
-from bando.extensions import db
+from bando.core.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 

@@ -2,9 +2,9 @@
 
 import io
 
-from bando.applications import create_draft
-from bando.extensions import db
-from tests.bando.applicant_data import proposal, submitted_application
+from bando.applications.operations import create_draft
+from bando.core.extensions import db
+from tests.bando.applications.data import proposal, submitted_application
 from tests.factories import PASSWORD, create_edition, create_user
 
 

@@ -14,7 +14,7 @@ from flask import request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bando import create_app
-from bando.extensions import db
+from bando.core.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

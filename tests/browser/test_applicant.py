@@ -11,9 +11,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
+from bando.accounts.models import Organisation, User
+from bando.applications.models import Application
+from bando.calls.models import Edition
+from bando.core.extensions import db
 from bando.demo import DEMO_CODE
-from bando.extensions import db
-from bando.models import Application, Edition, Organisation, User
 from tests.factories import entity_tax_code
 
 pytestmark = pytest.mark.browser

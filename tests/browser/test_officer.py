@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bando.accounts.models import Organisation
+from bando.applications.models import Application
+from bando.core.extensions import db
+from bando.core.models import AuditEvent
+from bando.core.timeutil import to_rome, utcnow
 from bando.demo import PASSWORD
-from bando.extensions import db
-from bando.models import Application, AuditEvent, Organisation
-from bando.timeutil import to_rome, utcnow
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,102 @@
+"""The e-mails an applicant's organisation receives when its application moves: queued
+in the outbox in the same transaction as the move (sent after the commit)."""
+
+from bando.applications.models import Application
+from bando.core.extensions import db
+from bando.core.models import Notification
+from workflows import application as application_machine
+
+NOTICES = {
+    "submit": (
+        "Domanda presentata — protocollo {protocol}",
+        "La domanda «{title}» per il {edition} è stata presentata il {when} "
+        "con numero di protocollo {protocol}.",
+    ),
+    "request_integration": (
+        "Richiesta di integrazione — domanda {protocol}",
+        "Per la domanda «{title}» (protocollo {protocol}) l'ufficio chiede di integrare "
+        "la documentazione:\n\n{reason}\n\nL'integrazione va inviata entro il {deadline}; "
+        "in mancanza la domanda non sarà ammissibile.",
+    ),
+    "integrate": (
+        "Integrazione ricevuta — domanda {protocol}",
+        "L'integrazione della domanda «{title}» (protocollo {protocol}) è stata ricevuta "
+        "il {when}.",
+    ),
+    "declare_eligible": (
+        "Domanda ammissibile — protocollo {protocol}",
+        "La domanda «{title}» (protocollo {protocol}) è ammissibile e passa alla "
+        "valutazione della commissione.",
+    ),
+    "declare_ineligible": (
+        "Domanda non ammissibile — protocollo {protocol}",
+        "La domanda «{title}» (protocollo {protocol}) non è ammissibile.\n\nMotivazione: {reason}",
+    ),
+    "expire_integration": (
+        "Domanda non ammissibile — protocollo {protocol}",
+        "L'integrazione richiesta per la domanda «{title}» (protocollo {protocol}) non è "
+        "pervenuta entro il termine: la domanda non è ammissibile.",
+    ),
+    "allocate_funded": (
+        "Domanda finanziata — protocollo {protocol}",
+        "La domanda «{title}» (protocollo {protocol}) è stata ammessa al contributo.",
+    ),
+    "fund": (
+        "Domanda finanziata per scorrimento — protocollo {protocol}",
+        "Per scorrimento della graduatoria la domanda «{title}» (protocollo {protocol}) "
+        "è stata ammessa al contributo.",
+    ),
+    "allocate_reserve": (
+        "Domanda in riserva — protocollo {protocol}",
+        "La domanda «{title}» (protocollo {protocol}) è idonea ma non finanziata per "
+        "esaurimento dei fondi: resta in graduatoria di riserva.",
+    ),
+    "allocate_not_funded": (
+        "Domanda non finanziata — protocollo {protocol}",
+        "La domanda «{title}» (protocollo {protocol}) non è stata ammessa al contributo.",
+    ),
+    "revoke": (
+        "Revoca del contributo — protocollo {protocol}",
+        "Il contributo per la domanda «{title}» (protocollo {protocol}) è revocato.\n\n"
+        "Motivazione: {reason}",
+    ),
+    "approve_report": (
+        "Rendicontazione approvata — protocollo {protocol}",
+        "La rendicontazione della domanda «{title}» (protocollo {protocol}) è approvata.",
+    ),
+}
+
+
+def recipients(application: Application) -> list[str]:
+    """The organisation's PEC and its active users' addresses, each once."""
+    organisation = application.organisation
+    addresses = [organisation.pec] + [u.email for u in organisation.users if u.active]
+    seen, result = set(), []
+    for address in addresses:
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            result.append(address)
+    return result
+
+
+def queue_notifications(application: Application, trigger: str, reason: str, now) -> None:
+    notice = NOTICES.get(trigger)
+    if notice is None:
+        return
+    deadline = application.integration_deadline
+    values = {
+        "protocol": application.protocol or "—",
+        "title": application.title or "senza titolo",
+        "edition": application.edition.title,
+        "when": application_machine.rome(now),
+        "deadline": application_machine.rome(deadline) if deadline else "—",
+        "reason": reason,
+    }
+    subject, body = (part.format(**values) for part in notice)
+    for address in recipients(application):
+        db.session.add(
+            Notification(
+                to_address=address, subject=subject, body=body, application_id=application.id
+            )
+        )
+    db.session.flush()

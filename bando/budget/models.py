@@ -1,0 +1,75 @@
+"""The call's ledger: the grants awarded and the payments made on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bando.core.extensions import db
+from bando.core.timeutil import utcnow
+from bando.core.types import Money, UTCDateTime, check_in
+
+if TYPE_CHECKING:  # the classes of other packages, by name only: no import at run time
+    from bando.applications.models import Application
+
+
+AWARD_STATES = ("active", "renounced", "revoked")
+PAYMENT_KINDS = ("advance", "balance")
+
+
+class Award(db.Model):
+    """The grant given to an application by an allocation run or by moving down the reserve."""
+
+    __tablename__ = "award"
+    __table_args__ = (
+        CheckConstraint(check_in("state", AWARD_STATES), name="state"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Money)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    final_amount_cents: Mapped[int | None] = mapped_column(Money)
+
+    application: Mapped[Application] = relationship(back_populates="award")
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="award", order_by="Payment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", PAYMENT_KINDS), name="kind"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("withholding_cents >= 0", name="withholding_not_negative"),
+        UniqueConstraint("award_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    amount_cents: Mapped[int] = mapped_column(Money)
+    withholding_cents: Mapped[int] = mapped_column(Money, default=0)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+
+    award: Mapped[Award] = relationship(back_populates="payments")

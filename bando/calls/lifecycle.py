@@ -1,0 +1,139 @@
+"""The one entry point that changes an edition's state: fire_edition(edition, trigger, actor).
+
+Flushes, never commits (the caller commits). The edition row is locked first (SELECT …
+FOR UPDATE on PostgreSQL): locks are always taken edition → application → audit head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bando.accounts.models import User
+from bando.calls.models import Edition
+from bando.core import audit
+from bando.core.extensions import db
+from bando.core.models import AuditEvent
+from bando.core.tick import tick_job
+from bando.core.timeutil import utcnow
+from bando.core.transitions import ConcurrentChange, TransitionRefused, flush_or_conflict
+from workflows import edition as edition_machine
+from workflows.machine import Refused
+
+# Facts about an edition kept in the tables of later packages (e.g. how many eligible
+# applications still wait for their scores): each package registers its reader here, so
+# this package never imports them.
+FACT_READERS: dict[str, Callable[[Edition], object]] = {}
+
+
+def edition_fact(name: str):
+    """Registers a reader of one field of workflows.edition.Facts."""
+
+    def register(read):
+        FACT_READERS[name] = read
+        return read
+
+    return register
+
+
+def lock_edition(edition_id: int) -> Edition:
+    return db.session.scalar(
+        select(Edition)
+        .where(Edition.id == edition_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def fire_edition(
+    edition: Edition,
+    trigger: str,
+    actor: User | None,
+    reason: str = "",
+    payload: dict | None = None,
+    *,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """Moves the edition by `trigger` (open, close, rank, allocate, archive). Flushes only."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    locked = lock_edition(edition.id)
+    facts = edition_machine.Facts(
+        now=now,
+        actor_role=None if actor is None else actor.role,
+        reason=reason,
+        opens_at=locked.opens_at,
+        closes_at=locked.closes_at,
+        **{name: read(locked) for name, read in FACT_READERS.items()},
+    )
+    try:
+        dest = edition_machine.advance(locked.state, trigger, facts)
+    except Refused as refused:
+        raise TransitionRefused(refused.reason, refused.code, refused.refusals) from None
+    from_state = locked.state
+    locked.state = dest
+    flush_or_conflict()
+    return audit.append(
+        subject="edition",
+        trigger=trigger,
+        actor=actor,
+        edition_id=locked.id,
+        from_state=from_state,
+        to_state=dest,
+        reason=reason,
+        payload=payload,
+        at=now,
+    )
+
+
+def open_if_due(edition: Edition, *, now: datetime | None = None):
+    """A call loaded before its opening opens when opens_at comes (lazily, when someone
+    starts a proposal, and through the tick). Flushes only; returns the event or None."""
+    now = now or utcnow()
+    if edition.state != "draft" or not edition.opens_at <= now < edition.closes_at:
+        return None
+    try:
+        return fire_edition(edition, "open", None, "data di apertura del bando", now=now)
+    except ConcurrentChange:
+        return None  # opened by another request a moment ago
+
+
+@tick_job(10)
+def open_due_editions(now: datetime) -> list[str]:
+    """Calls loaded before their opening date open when it comes."""
+    done = []
+    due = db.session.scalars(
+        select(Edition.id)
+        .where(Edition.state == "draft", Edition.opens_at <= now, Edition.closes_at > now)
+        .order_by(Edition.id)
+    ).all()
+    for edition_id in due:
+        edition = db.session.get(Edition, edition_id)
+        if open_if_due(edition, now=now) is not None:
+            done.append(f"edition {edition.code}: opened")
+        db.session.commit()
+    return done
+
+
+@tick_job(30)
+def close_past_editions(now: datetime) -> list[str]:
+    """Calls past their deadline close (after the overdue requests have expired)."""
+    done = []
+    past = db.session.scalars(
+        select(Edition.id)
+        .where(Edition.state == "open", Edition.closes_at <= now)
+        .order_by(Edition.id)
+    ).all()
+    for edition_id in past:
+        edition = db.session.get(Edition, edition_id)
+        try:
+            fire_edition(edition, "close", None, "termine per le domande scaduto", now=now)
+            db.session.commit()
+        except TransitionRefused as refused:
+            db.session.rollback()
+            done.append(f"skipped edition {edition_id}: {refused.reason}")
+            continue
+        done.append(f"edition {edition.code}: closed")
+    return done

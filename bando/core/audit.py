@@ -1,0 +1,173 @@
+"""The audit trail: a hash chain of events, one per state change.
+
+Each event stores the hash of the previous one (prev_hash) and the sha256 of a canonical
+JSON of its own content together with prev_hash, so editing, inserting or removing a row
+breaks the chain where it happened. Appending locks the single AuditHead row: on
+PostgreSQL concurrent transactions append one after the other and stay one chain; the
+lock is held until the caller's commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bando.core.extensions import db
+from bando.core.models import AuditEvent, AuditHead
+from bando.core.timeutil import utcnow
+
+GENESIS = "0" * 64
+SYSTEM_LABEL = "sistema"
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes the hash covers: sorted keys, no spaces, UTF-8, times in ISO UTC."""
+    content = {
+        "prev_hash": event.prev_hash,
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "subject": event.subject,
+        "application_id": event.application_id,
+        "edition_id": event.edition_id,
+        "trigger": event.trigger,
+        "from": event.from_state,
+        "to": event.to_state,
+        "reason": event.reason,
+        "payload": event.payload or {},
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+def _insert_head_if_missing() -> None:
+    """The head row exists before anyone locks it; two first appends may race to create it."""
+    dialect = db.engine.dialect.name
+    values = {"id": 1, "last_hash": GENESIS, "count": 0}
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        if db.session.get(AuditHead, 1) is None:
+            db.session.add(AuditHead(**values))
+            db.session.flush()
+        return
+    db.session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
+
+
+def _locked_head() -> AuditHead:
+    head = db.session.scalar(
+        select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if head is None:
+        _insert_head_if_missing()
+        head = db.session.scalar(
+            select(AuditHead)
+            .where(AuditHead.id == 1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    return head
+
+
+def actor_label(actor) -> str:
+    return SYSTEM_LABEL if actor is None else actor.email
+
+
+def append(
+    *,
+    subject: str,
+    trigger: str,
+    actor=None,
+    application_id: int | None = None,
+    edition_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str = "",
+    payload: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Adds the next link of the chain (flushed, not committed: the caller commits)."""
+    head = _locked_head()
+    event = AuditEvent(
+        at=(at or utcnow()).astimezone(UTC),
+        actor_id=None if actor is None else actor.id,
+        actor_label=actor_label(actor),
+        subject=subject,
+        application_id=application_id,
+        edition_id=edition_id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason or "",
+        # A JSON round trip now, so the hash covers exactly what the database gives back.
+        payload=json.loads(json.dumps(payload or {}, sort_keys=True, default=str)),
+        prev_hash=head.last_hash,
+    )
+    event.hash = compute_hash(event)
+    head.last_hash = event.hash
+    head.count += 1
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+@dataclass
+class Verification:
+    count: int  # events read
+    bad: AuditEvent | None  # the first event that does not match, if any
+    problem: str  # "" when the chain is whole
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def verify_chain() -> Verification:
+    """Walks the chain in order and stops at the first event that does not match."""
+    expected_prev = GENESIS
+    count = 0
+    events = db.session.scalars(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
+    )
+    for event in events:
+        count += 1
+        if event.prev_hash != expected_prev:
+            return Verification(count, event, "prev_hash does not match the previous event")
+        if compute_hash(event) != event.hash:
+            return Verification(count, event, "content does not match its hash")
+        expected_prev = event.hash
+    head = db.session.get(AuditHead, 1)
+    last_hash, head_count = (head.last_hash, head.count) if head else (GENESIS, 0)
+    if last_hash != expected_prev or head_count != count:
+        # Events removed from the end leave a valid-looking chain: the head remembers.
+        return Verification(
+            count, None, f"head says {head_count} events ending {last_hash[:12]}, found {count}"
+        )
+    return Verification(count, None, "")
+
+
+def verify() -> AuditEvent | None:
+    """The first event that does not match, or None when the chain is whole."""
+    return verify_chain().bad
+
+
+def events_of_application(application_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.application_id == application_id)
+            .order_by(AuditEvent.id)
+        )
+    )

@@ -1,0 +1,68 @@
+"""How money and dates read on the pages: `€ 94.000,00`, `15/04/2019` (Europe/Rome)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_decimal, format_percent
+from flask_babel import get_locale
+
+from bando.core.timeutil import to_rome
+
+
+def _locale():
+    try:
+        return str(get_locale() or "it")
+    except (RuntimeError, AttributeError):
+        return "it"
+
+
+def money(cents, locale=None) -> str:
+    if cents is None:
+        return "—"
+    amount = Decimal(int(cents)) / 100
+    number = format_decimal(abs(amount), format="#,##0.00", locale=locale or _locale())
+    return f"{'-' if cents < 0 else ''}€ {number}"
+
+
+def day(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = to_rome(value).date()
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def moment(value) -> str:
+    if value is None:
+        return "—"
+    return to_rome(value).strftime("%d/%m/%Y %H:%M")
+
+
+def clock(value) -> str:
+    """The time of day in Europe/Rome: "12:00"."""
+    if value is None:
+        return "—"
+    return to_rome(value).strftime("%H:%M")
+
+
+def share(basis_points, locale=None) -> str:
+    """A share stored in basis points, as people write it: 1000 → "10%", 1250 → "12,5%"."""
+    if basis_points is None:
+        return "—"
+    return format_percent(
+        Decimal(int(basis_points)) / 10000, format="#,##0.##%", locale=locale or _locale()
+    )
+
+
+def percent(part, whole) -> int:
+    """A whole percentage for progress bars; 0 when there is no whole."""
+    if not whole:
+        return 0
+    return max(0, min(100, round(int(part) * 100 / int(whole))))
+
+
+def init_app(app):
+    app.jinja_env.filters.update(money=money, day=day, moment=moment, clock=clock, share=share)
+    app.jinja_env.globals.update(percent=percent)

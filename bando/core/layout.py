@@ -1,0 +1,116 @@
+"""What every page shares: navigation links, the language switch, the call's status."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from bando.core.timeutil import utcnow
+
+# The pages each role works in, by endpoint. An endpoint that is not registered (yet) is
+# simply left out of the menu, so a blueprint appears in the navigation once it exists.
+ROLE_LINKS = {
+    "applicant": [("applicant.dashboard", _l("Le mie domande"))],
+    "officer": [("officer.dashboard", _l("Istruttoria"))],
+    "evaluator": [("evaluation.dashboard", _l("Valutazione"))],
+    "finance": [("finance.dashboard", _l("Contabilità"))],
+    "admin": [("admin.dashboard", _l("Amministrazione"))],
+}
+
+LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
+
+# An edition's state as the public reads it (badge label, Bootstrap Italia colour).
+EDITION_STATUS = {
+    "upcoming": (_l("Di prossima apertura"), "secondary"),
+    "open": (_l("Aperto"), "success"),
+    "closed": (_l("Chiuso – in valutazione"), "warning"),
+    "ranked": (_l("Graduatoria approvata"), "primary"),
+    "allocated": (_l("Contributi assegnati"), "primary"),
+    "archived": (_l("Concluso"), "dark"),
+}
+
+
+def edition_status(edition, now=None) -> str:
+    """The key of EDITION_STATUS for an edition: its stored state, read against its dates.
+
+    A call left "open" after its deadline is shown closed; one not yet open, upcoming.
+    """
+    now = now or utcnow()
+    if edition.state in ("draft", "open"):
+        if now < edition.opens_at:
+            return "upcoming"
+        if now >= edition.closes_at:
+            return "closed"
+        return "open" if edition.state == "open" else "upcoming"
+    return edition.state
+
+
+def icon(name: str, classes: str = "") -> Markup:
+    """A Bootstrap Italia icon from the kit's sprite, hidden from screen readers."""
+    sprites = url_for("static", filename="vendor/bootstrap-italia/svg/sprites.svg")
+    return Markup(
+        '<svg class="icon {classes}" aria-hidden="true" focusable="false">'
+        '<use href="{sprites}#{name}"></use></svg>'
+    ).format(classes=classes, sprites=sprites, name=name)
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def nav_link(endpoint: str, label, **values) -> Markup:
+    """A Bootstrap Italia navbar item, or nothing when the endpoint is not registered."""
+    if not has_endpoint(endpoint):
+        return Markup("")
+    current = request.endpoint == endpoint
+    attributes = ' aria-current="page"' if current else ""
+    return Markup(
+        '<li class="nav-item{active}"><a class="nav-link{active}" href="{href}"{attrs}>'
+        "<span>{label}</span></a></li>"
+    ).format(
+        active=" active" if current else "",
+        href=url_for(endpoint, **values),
+        attrs=Markup(attributes),
+        label=label,
+    )
+
+
+def role_links(user) -> list[tuple[str, str]]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [(e, label) for e, label in ROLE_LINKS.get(user.role, []) if has_endpoint(e)]
+
+
+def language_url(code: str) -> str:
+    """This same page in another language (the choice is kept in the session)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args.append(("lang", code))
+    return f"{request.path}?{urlencode(args)}"
+
+
+def current_language() -> str:
+    try:
+        return str(get_locale() or "it")
+    except (RuntimeError, AttributeError):
+        return "it"
+
+
+def init_app(app):
+    app.jinja_env.globals.update(
+        nav_link=nav_link,
+        icon=icon,
+        has_endpoint=has_endpoint,
+        role_links=role_links,
+        language_url=language_url,
+        edition_status=edition_status,
+        EDITION_STATUS=EDITION_STATUS,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+    )
+
+    @app.context_processor
+    def _layout_context():
+        return {"current_language": current_language()}

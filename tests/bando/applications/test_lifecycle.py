@@ -1,0 +1,281 @@
+"""bando.applications.lifecycle.fire: the one entry point of state changes, on a real database."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bando.accounts.models import User
+from bando.applications.lifecycle import expire_if_overdue, fire, integration_deadline
+from bando.applications.models import Application
+from bando.calls.lifecycle import fire_edition
+from bando.calls.models import Edition
+from bando.core import audit
+from bando.core.extensions import db
+from bando.core.models import AuditEvent, Notification
+from bando.core.timeutil import utcnow
+from bando.core.transitions import ConcurrentChange, TransitionRefused
+from tests.factories import create_edition, create_organisation
+from tests.lifecycle_factories import create_application, put_in_state
+from workflows import application as machine
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def quick_user(role, organisation=None):
+    """A user that never signs in here: no password hashing to wait for."""
+    user = User(
+        email=f"{role}-{len(_users)}@example.it",
+        password_hash="!",
+        role=role,
+        organisation=organisation,
+    )
+    _users.append(user)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+_users = []
+
+
+@pytest.fixture
+def world(app):
+    """An open edition, an organisation with its applicant, another applicant, staff."""
+    edition = create_edition()
+    organisation = create_organisation()
+    actors = {
+        "owner": quick_user("applicant", organisation),
+        "applicant": quick_user("applicant", create_organisation()),
+        "officer": quick_user("officer"),
+        "evaluator": quick_user("evaluator"),
+        "finance": quick_user("finance"),
+        "admin": quick_user("admin"),
+        "system": None,
+    }
+    db.session.commit()
+    return {"edition": edition, "organisation": organisation, "actors": actors}
+
+
+def expected_dest(state, trigger, kind):
+    for row in machine.MACHINE.table:
+        if row["trigger"] == trigger and state in row["source"] and kind in row["roles"]:
+            return row["dest"]
+    return None
+
+
+@pytest.mark.parametrize("state", machine.STATES)
+def test_every_trigger_and_actor_from_each_state(world, state):
+    """Allowed: moves, one audit event. Refused: a reason, and nothing written."""
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    now = utcnow()
+    for trigger in machine.TRIGGERS:
+        for kind, actor in world["actors"].items():
+            application = create_application(edition, organisation, owner)
+            # expire_integration needs its deadline passed, integrate needs it ahead.
+            deadline = now - timedelta(seconds=1) if trigger == "expire_integration" else None
+            put_in_state(application, state, integration_deadline=deadline)
+            # Flushed, not committed: a refusal must leave even the open transaction clean.
+            events, notices = count(AuditEvent), count(Notification)
+            version = application.version_id
+            dest = expected_dest(state, trigger, kind)
+            case = f"{state} --{trigger}/{kind}-->"
+            if dest is None:
+                with pytest.raises(TransitionRefused) as refused:
+                    fire(application, trigger, actor, "motivazione")
+                assert refused.value.reason, case
+                assert not db.session.dirty and not db.session.new, case
+                assert application.state == state, case
+                assert application.version_id == version, case
+                assert count(AuditEvent) == events, case
+                assert count(Notification) == notices, case
+            else:
+                event = fire(application, trigger, actor, "motivazione")
+                assert application.state == dest, case
+                assert application.version_id == version + 1, case
+                assert count(AuditEvent) == events + 1, case
+                assert (event.from_state, event.to_state, event.trigger) == (state, dest, trigger)
+                assert event.actor_id == (actor.id if actor else None), case
+                assert event.application_id == application.id
+    db.session.commit()
+    assert audit.verify() is None
+
+
+def test_submit_assigns_protocol_and_queues_the_receipt(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    first = create_application(edition, organisation, owner)
+    second = create_application(edition, organisation, owner, title="Secondo")
+    db.session.commit()
+    fire(first, "submit", owner)
+    fire(second, "submit", owner)
+    db.session.commit()
+    assert first.protocol == f"{edition.protocol_prefix}/0001"
+    assert second.protocol == f"{edition.protocol_prefix}/0002"
+    assert (first.protocol_number, second.protocol_number) == (1, 2)
+    assert first.submitted_at is not None
+    assert db.session.get(Edition, edition.id).protocol_counter == 2
+    notices = db.session.scalars(
+        select(Notification).where(Notification.application_id == first.id)
+    ).all()
+    assert {n.to_address for n in notices} == {organisation.pec, owner.email}
+    assert all(first.protocol in n.subject for n in notices)
+    assert "Domanda presentata" in notices[0].subject
+
+
+def test_incomplete_submission_lists_every_problem_and_takes_no_number(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    application = create_application(edition, organisation, owner)
+    application.title = " "
+    application.attachments.clear()
+    db.session.commit()
+    with pytest.raises(TransitionRefused) as refused:
+        fire(application, "submit", owner)
+    assert refused.value.code == "incomplete"
+    assert "manca il titolo del progetto" in refused.value.reason
+    assert "allegato" in refused.value.reason
+    db.session.rollback()
+    assert db.session.get(Edition, edition.id).protocol_counter == 0
+    assert application.protocol is None
+
+
+def test_deadline_exactly_at_closes_at_refused_one_second_before_accepted(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    closes_at = datetime(2030, 4, 15, 10, 0, tzinfo=UTC)  # 12:00 in Rome
+    edition.opens_at = closes_at - timedelta(days=40)
+    edition.closes_at = closes_at
+    late = create_application(edition, organisation, owner)
+    on_time = create_application(edition, organisation, owner, title="In tempo")
+    db.session.commit()
+    with pytest.raises(TransitionRefused) as refused:
+        fire(late, "submit", owner, now=closes_at)
+    assert refused.value.code == "deadline_passed"
+    assert "15/04/2030 alle ore 12:00" in refused.value.reason
+    db.session.rollback()
+    fire(on_time, "submit", owner, now=closes_at - timedelta(seconds=1))
+    db.session.commit()
+    assert (late.state, on_time.state) == ("draft", "submitted")
+    assert on_time.protocol.endswith("/0001")
+
+
+def test_integration_deadline_is_the_end_of_the_day_in_rome():
+    # 15/03/2019 23:30 in Rome is still the 15th there although it is 22:30 UTC.
+    asked = datetime(2019, 3, 15, 22, 30, tzinfo=UTC)
+    deadline = integration_deadline(asked, 10)
+    assert deadline.astimezone(UTC) == datetime(2019, 3, 25, 22, 59, 59, tzinfo=UTC)
+    # Across the change to summer time (31/03/2019) the wall clock still says 23:59:59.
+    deadline = integration_deadline(asked, 20)
+    assert deadline.astimezone(UTC) == datetime(2019, 4, 4, 21, 59, 59, tzinfo=UTC)
+
+
+def test_request_for_documents_then_lazy_expiry(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner, officer = world["actors"]["owner"], world["actors"]["officer"]
+    application = put_in_state(create_application(edition, organisation, owner), "submitted")
+    db.session.commit()
+    asked = utcnow()
+    fire(application, "request_integration", officer, "Allegare lo statuto firmato.", now=asked)
+    db.session.commit()
+    assert application.state == "integration_requested"
+    assert application.integration_request == "Allegare lo statuto firmato."
+    assert application.integration_deadline == integration_deadline(asked, 10)
+    notice = db.session.scalars(
+        select(Notification).where(Notification.subject.like("Richiesta di integrazione%"))
+    ).first()
+    assert "Allegare lo statuto firmato." in notice.body
+    assert expire_if_overdue(application, now=application.integration_deadline) is not None
+    db.session.commit()
+    assert application.state == "ineligible"
+    [_, expired] = audit.events_of_application(application.id)
+    assert (expired.trigger, expired.actor_id, expired.actor_label) == (
+        "expire_integration",
+        None,
+        "sistema",
+    )
+    assert "integrazione non pervenuta" in expired.reason
+
+
+def test_lazy_expiry_waits_for_the_deadline(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    application = create_application(edition, organisation, owner)
+    deadline = utcnow() + timedelta(hours=1)
+    put_in_state(application, "integration_requested", integration_deadline=deadline)
+    db.session.commit()
+    assert expire_if_overdue(application, now=deadline - timedelta(seconds=1)) is None
+    assert application.state == "integration_requested"
+    # The owner may answer until the last second, not after.
+    with pytest.raises(TransitionRefused) as refused:
+        fire(application, "integrate", owner, now=deadline)
+    assert refused.value.code == "integration_deadline_passed"
+    fire(application, "integrate", owner, now=deadline - timedelta(seconds=1))
+    db.session.commit()
+    assert application.state == "submitted"
+
+
+def test_stale_write_is_a_conflict_and_writes_nothing(world, app):
+    """Two sessions read the same version; the second to write gets ConcurrentChange."""
+    edition, organisation = world["edition"], world["organisation"]
+    owner, officer = world["actors"]["owner"], world["actors"]["officer"]
+    application = put_in_state(create_application(edition, organisation, owner), "submitted")
+    db.session.commit()
+    application_id = application.id
+    assert application.state == "submitted"  # loaded at version 1 in this session
+
+    # Another process decides first, in its own session and connection.
+    with Session(db.engine) as session:
+        theirs = session.get(Application, application_id)
+        theirs.state = "ineligible"  # the concurrent writer; bypasses fire on purpose
+        session.commit()
+
+    events = count(AuditEvent)
+    with pytest.raises(ConcurrentChange) as conflict:
+        fire(application, "declare_eligible", officer)
+    assert conflict.value.code == "concurrent_update"
+    assert count(AuditEvent) == events
+    assert db.session.get(Application, application_id).state == "ineligible"
+
+
+def test_fire_edition_close_and_rank(world):
+    edition = world["edition"]
+    officer = world["actors"]["officer"]
+    applicant = world["actors"]["owner"]
+    with pytest.raises(TransitionRefused):
+        fire_edition(edition, "close", applicant)
+    db.session.rollback()
+    with pytest.raises(TransitionRefused) as refused:
+        fire_edition(edition, "close", None)  # the tick, before closes_at
+    assert refused.value.code == "deadline_not_passed"
+    db.session.rollback()
+    event = fire_edition(edition, "close", officer, "chiusura anticipata")
+    db.session.commit()
+    assert (edition.state, event.subject, event.edition_id) == ("closed", "edition", edition.id)
+    application = create_application(edition, world["organisation"], applicant)
+    put_in_state(application, "eligible")
+    db.session.commit()
+    with pytest.raises(TransitionRefused) as refused:
+        fire_edition(edition, "rank", officer)
+    assert refused.value.reason == "domande ammissibili ancora da valutare: 1"
+    db.session.rollback()
+    fire(application, "complete_scoring", officer)
+    fire_edition(edition, "rank", officer)
+    db.session.commit()
+    assert edition.state == "ranked"
+    assert audit.verify() is None
+
+
+def test_submitting_to_a_closed_edition_is_refused(world):
+    edition, organisation = world["edition"], world["organisation"]
+    owner, officer = world["actors"]["owner"], world["actors"]["officer"]
+    application = create_application(edition, organisation, owner)
+    fire_edition(edition, "close", officer)
+    db.session.commit()
+    with pytest.raises(TransitionRefused) as refused:
+        fire(application, "submit", owner)
+    assert refused.value.code == "edition_not_open"
