@@ -56,9 +56,9 @@ def make_app(folder):
 
 def bench_audit_verify(app, events=2000):
     """Walking the audit chain vs hashing the same canonical bytes in memory."""
-    from bando import audit
-    from bando.extensions import db
-    from bando.models import AuditEvent
+    from bando.core import audit
+    from bando.core.extensions import db
+    from bando.core.models import AuditEvent
 
     with app.app_context():
         for i in range(events):
@@ -73,7 +73,7 @@ def bench_audit_verify(app, events=2000):
 
 def bench_call_page(app):
     """The public page of a call vs the plain 404 page, both rendered through Flask."""
-    from bando.calls import load_shipped_calls
+    from bando.calls.loading import load_shipped_calls
 
     with app.app_context():
         load_shipped_calls()
@@ -92,8 +92,8 @@ def bench_call_page(app):
 
 def bench_receipt_memory(app):
     """Peak memory of a receipt PDF vs a one-line ReportLab PDF."""
-    from bando.models import Application
-    from bando.receipts import receipt_pdf
+    from bando.applications.models import Application
+    from bando.applications.receipts import receipt_pdf
 
     with app.app_context():
         application = Application.query.filter(Application.protocol.isnot(None)).first()
