@@ -1,0 +1,256 @@
+"""The graduatoria: proposals ordered by aggregated points, ties broken by the call's rules.
+
+The order is a total one and depends only on the data, never on the order candidates or
+reviews arrive in, so a ranking can be recomputed and published again with the same result.
+A tie the call's rules cannot break is refused among fundable proposals (a recorded draw,
+sorteggio, settles it); below the threshold it decides nothing and is only marked.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from scoring.criteria import AGGREGATIONS, Criterion, aggregate
+
+SIMPLE_KEYS = ("cofinancing_share", "protocol")
+CRITERION_PREFIX = "criterion:"
+
+
+class RankingError(ValueError):
+    """The ranking cannot be made as asked; the message says why, in Italian."""
+
+
+class IncompleteScoring(RankingError):
+    """Some proposals have fewer valid reviews than the call requires."""
+
+    def __init__(self, ids: Sequence[int], protocols: Sequence[str] = (), required: int = 0):
+        self.ids = list(ids)
+        self.protocols = list(protocols) or [str(i) for i in self.ids]
+        detail = f": ne servono {required} per proposta" if required else ""
+        super().__init__(f"valutazioni incomplete per {_join(self.protocols)}{detail}")
+
+
+class UnbreakableTie(RankingError):
+    """Fundable proposals equal on total and on every tie-break key: a draw must decide."""
+
+    def __init__(self, groups: Sequence[Sequence[str]], id_groups: Sequence[Sequence[int]] = ()):
+        self.groups = [list(group) for group in groups]
+        # The ids, group by group, so the caller can record the draw.
+        self.id_groups = [list(group) for group in id_groups]
+        message = "; ".join(
+            f"parità non risolvibile con i criteri del bando tra {_join(group)}"
+            for group in self.groups
+        )
+        super().__init__(f"{message}: serve un sorteggio")
+
+
+def _join(names: Sequence[str]) -> str:
+    names = list(names)
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} e {names[-1]}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    protocol: str
+    protocol_number: int
+    neighbourhood: str
+    cofinancing_share: Fraction
+    reviews: tuple[Mapping[str, int], ...] = ()
+
+    def __post_init__(self):
+        if isinstance(self.cofinancing_share, float):
+            raise ValueError(f"{self.protocol}: quota di cofinanziamento da dare esatta, non float")
+        object.__setattr__(self, "cofinancing_share", Fraction(self.cofinancing_share))
+        object.__setattr__(self, "reviews", tuple(self.reviews))
+
+
+@dataclass(frozen=True)
+class RankingRules:
+    criteria: tuple[Criterion, ...]
+    aggregation: str = "mean"
+    threshold: int = 0
+    tie_break: tuple[str, ...] = ()
+    reviews_required: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "criteria", tuple(self.criteria))
+        object.__setattr__(self, "tie_break", tuple(self.tie_break))
+        codes = [criterion.code for criterion in self.criteria]
+        if len(set(codes)) != len(codes):
+            raise ValueError("codici dei criteri ripetuti")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregazione sconosciuta: {self.aggregation!r}")
+        if len(set(self.tie_break)) != len(self.tie_break):
+            raise ValueError("criteri di parità ripetuti")
+        for key in self.tie_break:
+            if key in SIMPLE_KEYS:
+                continue
+            if not (key.startswith(CRITERION_PREFIX) and key[len(CRITERION_PREFIX) :] in codes):
+                raise ValueError(f"criterio di parità sconosciuto: {key}")
+        if self.reviews_required < 1:
+            raise ValueError("serve almeno una valutazione per proposta")
+
+
+@dataclass(frozen=True)
+class RankedEntry:
+    id: int
+    protocol: str
+    neighbourhood: str
+    points: dict[str, Fraction]
+    total: Fraction
+    position: int
+    neighbourhood_position: int
+    fundable: bool
+    # The key that separated it from the entry above when the totals were equal: a
+    # tie-break key, "draw", or "tie" (an unbroken tie below the threshold, in protocol order).
+    decided_by: str | None = None
+    # Part of an unbroken tie below the threshold: ex aequo, shown in protocol order.
+    tied: bool = False
+
+
+@dataclass(frozen=True)
+class Ranking:
+    entries: tuple[RankedEntry, ...] = field(default_factory=tuple)
+
+    def by_neighbourhood(self) -> dict[str, list[RankedEntry]]:
+        """Each neighbourhood's entries in the overall order, neighbourhoods by slug."""
+        groups: dict[str, list[RankedEntry]] = {}
+        for entry in self.entries:
+            groups.setdefault(entry.neighbourhood, []).append(entry)
+        return {slug: groups[slug] for slug in sorted(groups)}
+
+
+def _as_ints(values: dict[int, Fraction]) -> dict[int, int]:
+    """The same order in exact integers, which sort far faster than Fractions.
+
+    Aggregates have denominators dividing the number of reviews (or 2, for a median), so the
+    common multiple stays small.
+    """
+    scale = math.lcm(*(value.denominator for value in values.values()))
+    return {key: value.numerator * (scale // value.denominator) for key, value in values.items()}
+
+
+def _draw_order(group: list[Candidate], draws: list[dict[int, int]]) -> list[Candidate] | None:
+    """The group as ordered by the draws that cover it, or None if none covers it."""
+    orders = {
+        tuple(sorted((c.id for c in group), key=draw.__getitem__))
+        for draw in draws
+        if all(c.id in draw for c in group)
+    }
+    if not orders:
+        return None
+    if len(orders) > 1:
+        protocols = sorted(group, key=lambda c: c.protocol_number)
+        raise RankingError(f"sorteggi discordanti per {_join([c.protocol for c in protocols])}")
+    by_id = {c.id: c for c in group}
+    return [by_id[i] for i in orders.pop()]
+
+
+def rank(
+    candidates: Sequence[Candidate], rules: RankingRules, draws: Sequence[Sequence[int]] = ()
+) -> Ranking:
+    """Order the candidates: total descending, then the call's tie-break chain, then draws."""
+    ids = [c.id for c in candidates]
+    if len(set(ids)) != len(ids):
+        raise RankingError("proposte ripetute nella graduatoria")
+    draw_maps: list[dict[int, int]] = []
+    for draw in draws:
+        if len(set(draw)) != len(draw):
+            raise RankingError("un sorteggio elenca due volte la stessa proposta")
+        draw_maps.append({candidate_id: index for index, candidate_id in enumerate(draw)})
+
+    incomplete = sorted(
+        (c for c in candidates if len(c.reviews) < rules.reviews_required),
+        key=lambda c: (c.protocol_number, c.protocol, c.id),
+    )
+    if incomplete:
+        raise IncompleteScoring(
+            [c.id for c in incomplete], [c.protocol for c in incomplete], rules.reviews_required
+        )
+
+    points = {c.id: aggregate(c.reviews, rules.criteria, rules.aggregation) for c in candidates}
+    totals = {c.id: sum(points[c.id].values(), Fraction(0)) for c in candidates}
+    # What the rules compare, one column per key, higher ranking higher; negated in the key
+    # because the sort is ascending.
+    columns = [_as_ints(totals)]
+    for key in rules.tie_break:
+        if key == "cofinancing_share":
+            columns.append({c.id: c.cofinancing_share for c in candidates})
+        elif key == "protocol":
+            columns.append({c.id: -c.protocol_number for c in candidates})
+        else:
+            code = key[len(CRITERION_PREFIX) :]
+            columns.append(_as_ints({c.id: points[c.id][code] for c in candidates}))
+    rule_key = {c.id: tuple(-column[c.id] for column in columns) for c in candidates}
+    # The protocol and id after the rules only make the order total.
+    ordered = sorted(
+        candidates, key=lambda c: (rule_key[c.id], c.protocol_number, c.protocol, c.id)
+    )
+
+    # Runs of candidates the rules cannot tell apart.
+    final: list[Candidate] = []
+    via_draw: set[int] = set()
+    tied: set[int] = set()
+    unbreakable: list[list[Candidate]] = []
+    start = 0
+    while start < len(ordered):
+        end = start + 1
+        while end < len(ordered) and rule_key[ordered[end].id] == rule_key[ordered[start].id]:
+            end += 1
+        group = ordered[start:end]
+        start = end
+        if len(group) == 1:
+            final.extend(group)
+            continue
+        if totals[group[0].id] < rules.threshold:
+            # Below the threshold nobody is funded: the tie decides nothing.
+            tied.update(c.id for c in group)
+            final.extend(group)
+            continue
+        drawn = _draw_order(group, draw_maps)
+        if drawn is None:
+            unbreakable.append(group)
+            final.extend(group)
+            continue
+        via_draw.update(c.id for c in drawn)
+        final.extend(drawn)
+    if unbreakable:
+        raise UnbreakableTie(
+            [[c.protocol for c in group] for group in unbreakable],
+            [[c.id for c in group] for group in unbreakable],
+        )
+
+    entries: list[RankedEntry] = []
+    per_neighbourhood: dict[str, int] = {}
+    previous: Candidate | None = None
+    for position, candidate in enumerate(final, start=1):
+        decided_by = None
+        if previous is not None and totals[previous.id] == totals[candidate.id]:
+            above, here = rule_key[previous.id], rule_key[candidate.id]
+            decided_by = next(
+                (k for k, a, b in zip(rules.tie_break, above[1:], here[1:], strict=True) if a != b),
+                "draw" if candidate.id in via_draw else "tie",
+            )
+        per_neighbourhood[candidate.neighbourhood] = (
+            per_neighbourhood.get(candidate.neighbourhood, 0) + 1
+        )
+        entries.append(
+            RankedEntry(
+                id=candidate.id,
+                protocol=candidate.protocol,
+                neighbourhood=candidate.neighbourhood,
+                points=points[candidate.id],
+                total=totals[candidate.id],
+                position=position,
+                neighbourhood_position=per_neighbourhood[candidate.neighbourhood],
+                fundable=totals[candidate.id] >= rules.threshold,
+                decided_by=decided_by,
+                tied=candidate.id in tied,
+            )
+        )
+        previous = candidate
+    return Ranking(tuple(entries))
