@@ -20,8 +20,7 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
 from bando.accounts.models import User
-from bando.accounts.operations import create_user
-from bando.accounts.organisations import register_organisation
+from bando.accounts.operations import create_user, register_organisation
 from bando.applications import operations as applications
 from bando.applications.attachments import store_attachment
 from bando.applications.lifecycle import fire
@@ -205,7 +204,14 @@ def load_demo(now=None) -> list[tuple[str, str]]:
         logins.append(("applicant", email))
         if db.session.scalar(select(User.id).where(User.email == email)):
             continue
-        user = register_organisation(email, PASSWORD, org, full_name=org["legal_representative"])
+        user = register_organisation(
+            {
+                "email": email,
+                "password": PASSWORD,
+                "full_name": org["legal_representative"],
+                "organisation": org,
+            }
+        )
         application = applications.create_draft(
             user, _proposal(org["name"], hood, guidelines, edition)
         )

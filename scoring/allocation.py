@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from scoring.money import euro
+
 SINGLE_RANKING = "single_ranking"
 AREA_QUOTAS_THEN_POOL = "area_quotas_then_pool"
 MODES = (SINGLE_RANKING, AREA_QUOTAS_THEN_POOL)
@@ -72,13 +74,6 @@ class Rules:
     quotas: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     max_grant_cents: int | None = None
     top_up_partial: bool = True
-
-
-def euro(cents: int) -> str:
-    """An amount the Italian way, "€ 94.000,00" (no locale data needed)."""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}€ {whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
 def _percent(bp: int) -> str:

@@ -3,6 +3,8 @@
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel.numbers import format_decimal
+
 # A ceiling far above any grant call, so an absurd figure is refused rather than stored.
 MAX_CENTS = 100_000_000_00
 
@@ -62,3 +64,15 @@ def share_of(cents: int, share: Decimal | str) -> int:
     """A share of an amount, rounded half up to the cent (e.g. the advance payment)."""
     value = Decimal(cents) * Decimal(str(share))
     return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def amount_text(cents: int, locale: str = "it") -> str:
+    """An amount as people write it, without the sign of the euro: "94.000,00"."""
+    return format_decimal(Decimal(int(cents)) / 100, format="#,##0.00", locale=locale)
+
+
+def euro(cents: int, locale: str = "it") -> str:
+    """An amount as the pages, letters and messages show it: "€ 94.000,00" (the one money
+    formatter; `locale` "en" gives "€ 94,000.00")."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}€ {amount_text(abs(int(cents)), locale)}"

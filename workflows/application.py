@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from .edition import STATE_LABELS as EDITION_STATE_LABELS
-from .machine import OWNER, SYSTEM, Refusal, Refused, StateMachine
-
-ROME = ZoneInfo("Europe/Rome")
+from .machine import OWNER, SYSTEM, Refusal, Refused, StateMachine, gettext_noop
+from .timezone import rome, within
 
 STATES = (
     "draft",
@@ -33,69 +31,69 @@ STATES = (
 )
 
 STATE_LABELS = {
-    "draft": "Bozza",
-    "submitted": "Presentata",
-    "integration_requested": "Integrazione richiesta",
-    "eligible": "Ammissibile",
-    "ineligible": "Non ammissibile",
-    "scored": "Valutata",
-    "funded": "Finanziata",
-    "reserve": "In riserva",
-    "not_funded": "Non finanziata",
-    "reported": "Rendicontata",
-    "closed": "Conclusa",
-    "withdrawn": "Ritirata",
-    "renounced": "Rinunciata",
-    "revoked": "Revocata",
+    "draft": gettext_noop("Bozza"),
+    "submitted": gettext_noop("Presentata"),
+    "integration_requested": gettext_noop("Integrazione richiesta"),
+    "eligible": gettext_noop("Ammissibile"),
+    "ineligible": gettext_noop("Non ammissibile"),
+    "scored": gettext_noop("Valutata"),
+    "funded": gettext_noop("Finanziata"),
+    "reserve": gettext_noop("In riserva"),
+    "not_funded": gettext_noop("Non finanziata"),
+    "reported": gettext_noop("Rendicontata"),
+    "closed": gettext_noop("Conclusa"),
+    "withdrawn": gettext_noop("Ritirata"),
+    "renounced": gettext_noop("Rinunciata"),
+    "revoked": gettext_noop("Revocata"),
 }
 
 TRIGGER_LABELS = {
-    "submit": "Presentazione della domanda",
-    "request_integration": "Richiesta di integrazione (soccorso istruttorio)",
-    "integrate": "Integrazione dei documenti",
-    "declare_eligible": "Dichiarazione di ammissibilità",
-    "declare_ineligible": "Dichiarazione di non ammissibilità",
-    "expire_integration": "Scadenza del termine di integrazione",
-    "complete_scoring": "Valutazione completata",
-    "allocate_funded": "Assegnazione: finanziata",
-    "allocate_reserve": "Assegnazione: in riserva",
-    "allocate_not_funded": "Assegnazione: non finanziata",
-    "fund": "Finanziamento per scorrimento della graduatoria",
-    "withdraw": "Ritiro della domanda",
-    "file_report": "Presentazione della rendicontazione",
-    "approve_report": "Approvazione della rendicontazione",
-    "renounce": "Rinuncia al contributo",
-    "revoke": "Revoca del contributo",
+    "submit": gettext_noop("Presentazione della domanda"),
+    "request_integration": gettext_noop("Richiesta di integrazione (soccorso istruttorio)"),
+    "integrate": gettext_noop("Integrazione dei documenti"),
+    "declare_eligible": gettext_noop("Dichiarazione di ammissibilità"),
+    "declare_ineligible": gettext_noop("Dichiarazione di non ammissibilità"),
+    "expire_integration": gettext_noop("Scadenza del termine di integrazione"),
+    "complete_scoring": gettext_noop("Valutazione completata"),
+    "allocate_funded": gettext_noop("Assegnazione: finanziata"),
+    "allocate_reserve": gettext_noop("Assegnazione: in riserva"),
+    "allocate_not_funded": gettext_noop("Assegnazione: non finanziata"),
+    "fund": gettext_noop("Finanziamento per scorrimento della graduatoria"),
+    "withdraw": gettext_noop("Ritiro della domanda"),
+    "file_report": gettext_noop("Presentazione della rendicontazione"),
+    "approve_report": gettext_noop("Approvazione della rendicontazione"),
+    "renounce": gettext_noop("Rinuncia al contributo"),
+    "revoke": gettext_noop("Revoca del contributo"),
 }
 
 # For the drawn diagram, where a whole sentence does not fit on an arrow.
 TRIGGER_SHORT_LABELS = {
-    "submit": "presentazione",
-    "request_integration": "richiesta integrazione",
-    "integrate": "integrazione",
-    "declare_eligible": "ammissibile",
-    "declare_ineligible": "non ammissibile",
-    "expire_integration": "termine scaduto",
-    "complete_scoring": "valutazione",
-    "allocate_funded": "assegnazione",
-    "allocate_reserve": "in riserva",
-    "allocate_not_funded": "esclusa",
-    "fund": "scorrimento",
-    "withdraw": "ritiro",
-    "file_report": "rendicontazione",
-    "approve_report": "approvazione",
-    "renounce": "rinuncia",
-    "revoke": "revoca",
+    "submit": gettext_noop("presentazione"),
+    "request_integration": gettext_noop("richiesta integrazione"),
+    "integrate": gettext_noop("integrazione"),
+    "declare_eligible": gettext_noop("ammissibile"),
+    "declare_ineligible": gettext_noop("non ammissibile"),
+    "expire_integration": gettext_noop("termine scaduto"),
+    "complete_scoring": gettext_noop("valutazione"),
+    "allocate_funded": gettext_noop("assegnazione"),
+    "allocate_reserve": gettext_noop("in riserva"),
+    "allocate_not_funded": gettext_noop("esclusa"),
+    "fund": gettext_noop("scorrimento"),
+    "withdraw": gettext_noop("ritiro"),
+    "file_report": gettext_noop("rendicontazione"),
+    "approve_report": gettext_noop("approvazione"),
+    "renounce": gettext_noop("rinuncia"),
+    "revoke": gettext_noop("revoca"),
 }
 
 ROLE_LABELS = {
-    OWNER: "ente richiedente",
-    "officer": "istruttore",
-    "finance": "ufficio finanziario",
-    SYSTEM: "sistema",
-    "evaluator": "valutatore",
-    "admin": "amministratore",
-    "applicant": "altro ente richiedente",
+    OWNER: gettext_noop("ente richiedente"),
+    "officer": gettext_noop("istruttore"),
+    "finance": gettext_noop("ufficio finanziario"),
+    SYSTEM: gettext_noop("sistema"),
+    "evaluator": gettext_noop("valutatore"),
+    "admin": gettext_noop("amministratore"),
+    "applicant": gettext_noop("altro ente richiedente"),
 }
 
 # Every actor kind the table can meet: "owner" is an applicant of the owning organisation,
@@ -193,12 +191,6 @@ def actor_kind(facts: Facts) -> str:
     return facts.actor_role
 
 
-def rome(value: datetime) -> str:
-    """15/04/2019 alle ore 12:00, in Europe/Rome."""
-    local = value.astimezone(ROME)
-    return f"{local:%d/%m/%Y} alle ore {local:%H:%M}"
-
-
 # --- guards: each a named predicate, None when satisfied -------------------------------
 
 
@@ -227,12 +219,17 @@ def before_closing(f: Facts) -> Refusal | None:
 
 def submission_complete(f: Facts) -> Refusal | None:
     if f.submission_problems:
-        return Refusal("incomplete", "domanda incompleta: " + "; ".join(f.submission_problems))
+        return Refusal(
+            "incomplete",
+            "domanda incompleta: " + "; ".join(f.submission_problems),
+            field="submission",
+            details=tuple(f.submission_problems),
+        )
     return None
 
 
 def before_integration_deadline(f: Facts) -> Refusal | None:
-    if f.integration_deadline is not None and f.now >= f.integration_deadline:
+    if f.integration_deadline is not None and not within(f.now, f.integration_deadline):
         return Refusal(
             "integration_deadline_passed",
             f"il termine per l'integrazione è scaduto il {rome(f.integration_deadline)}",
@@ -241,7 +238,7 @@ def before_integration_deadline(f: Facts) -> Refusal | None:
 
 
 def after_integration_deadline(f: Facts) -> Refusal | None:
-    if f.integration_deadline is None or f.now < f.integration_deadline:
+    if f.integration_deadline is None or within(f.now, f.integration_deadline):
         when = rome(f.integration_deadline) if f.integration_deadline else "—"
         return Refusal(
             "integration_deadline_not_passed",

@@ -7,7 +7,7 @@ it); `rows()` gives the same table grouped by state for an HTML page.
 from __future__ import annotations
 
 from . import application, edition
-from .machine import StateMachine
+from .machine import STAY, StateMachine
 
 MACHINES = {"application": application.MACHINE, "edition": edition.MACHINE}
 
@@ -20,7 +20,8 @@ def mermaid(machine: StateMachine = application.MACHINE, initial: str = "draft")
     for row in machine.table:
         roles = machine.roles_label(row["roles"])
         for source in row["source"]:
-            lines.append(f"    {source} --> {row['dest']}: {row['trigger']} ({roles})")
+            dest = source if row["dest"] == STAY else row["dest"]
+            lines.append(f"    {source} --> {dest}: {row['trigger']} ({roles})")
     for state in machine.final_states():
         lines.append(f"    {state} --> [*]")
     return "\n".join(lines) + "\n"
@@ -45,12 +46,13 @@ def rows(machine: StateMachine = application.MACHINE) -> list[dict]:
             {
                 "trigger": row["trigger"],
                 "label": machine.trigger_labels[row["trigger"]],
-                "dest": row["dest"],
-                "dest_label": machine.state_labels[row["dest"]],
+                "dest": dest,
+                "dest_label": machine.state_labels[dest],
                 "roles": machine.roles_label(row["roles"]),
             }
             for row in machine.table
             if state in row["source"]
+            for dest in [state if row["dest"] == STAY else row["dest"]]
         ]
         result.append(
             {
@@ -79,10 +81,10 @@ def _layout(machine: StateMachine, initial: str) -> dict[str, tuple[float, float
     while frontier:
         following = []
         for state in frontier:
-            for row in machine.table:
-                if state in row["source"] and row["dest"] not in rank:
-                    rank[row["dest"]] = rank[state] + 1
-                    following.append(row["dest"])
+            for source, _trigger, dest in machine.edges():
+                if source == state and dest not in rank:
+                    rank[dest] = rank[state] + 1
+                    following.append(dest)
         frontier = following
     columns: dict[int, list[str]] = {}
     for state in machine.states:
@@ -142,7 +144,7 @@ def svg(
     finals = set(machine.final_states())
     width = max(x for x, _ in centre.values()) + BOX_W / 2 + MARGIN
     height = max(y for _, y in centre.values()) + BOX_H / 2 + MARGIN
-    edges = [(s, row["dest"], row["trigger"]) for row in machine.table for s in row["source"]]
+    edges = [(s, d, t) for s, t, d in machine.edges() if s != d]
     pairs = {(s, d) for s, d, _ in edges}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '

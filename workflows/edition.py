@@ -10,34 +10,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .machine import SYSTEM, Refusal, Refused, StateMachine
+from .machine import SYSTEM, Refusal, Refused, StateMachine, gettext_noop
 
 STATES = ("draft", "open", "closed", "ranked", "allocated", "archived")
 
 STATE_LABELS = {
-    "draft": "in preparazione",
-    "open": "aperto",
-    "closed": "chiuso",
-    "ranked": "graduatoria approvata",
-    "allocated": "contributi assegnati",
-    "archived": "archiviato",
+    "draft": gettext_noop("in preparazione"),
+    "open": gettext_noop("aperto"),
+    "closed": gettext_noop("chiuso"),
+    "ranked": gettext_noop("graduatoria approvata"),
+    "allocated": gettext_noop("contributi assegnati"),
+    "archived": gettext_noop("archiviato"),
 }
 
 TRIGGER_LABELS = {
-    "open": "Apertura del bando",
-    "close": "Chiusura del bando",
-    "rank": "Approvazione della graduatoria",
-    "allocate": "Assegnazione dei contributi",
-    "archive": "Archiviazione",
+    "open": gettext_noop("Apertura del bando"),
+    "close": gettext_noop("Chiusura del bando"),
+    "rank": gettext_noop("Approvazione della graduatoria"),
+    "allocate": gettext_noop("Assegnazione dei contributi"),
+    "archive": gettext_noop("Archiviazione"),
+    "reload": gettext_noop("Ricaricamento del bando dal file"),
 }
 
 ROLE_LABELS = {
-    "officer": "istruttore",
-    "admin": "amministratore",
-    SYSTEM: "sistema",
-    "applicant": "ente richiedente",
-    "evaluator": "valutatore",
-    "finance": "ufficio finanziario",
+    "officer": gettext_noop("istruttore"),
+    "admin": gettext_noop("amministratore"),
+    SYSTEM: gettext_noop("sistema"),
+    "applicant": gettext_noop("ente richiedente"),
+    "evaluator": gettext_noop("valutatore"),
+    "finance": gettext_noop("ufficio finanziario"),
 }
 
 ACTOR_KINDS = ("applicant", "officer", "evaluator", "finance", "admin", SYSTEM)
@@ -65,6 +66,29 @@ TRANSITIONS = [
         "guards": ("all_eligible_scored",),
     },
     {"trigger": "allocate", "source": "ranked", "dest": "allocated", "roles": ("officer", SYSTEM)},
+    # A call file loaded again, while nobody has applied: the new dates may open or close the
+    # call (the loader then fires open or close), never take it back.
+    {
+        "trigger": "reload",
+        "source": "draft",
+        "dest": "=",
+        "roles": ("officer", "admin", SYSTEM),
+        "guards": ("no_applications",),
+    },
+    {
+        "trigger": "reload",
+        "source": "open",
+        "dest": "=",
+        "roles": ("officer", "admin", SYSTEM),
+        "guards": ("no_applications", "opening_not_postponed"),
+    },
+    {
+        "trigger": "reload",
+        "source": "closed",
+        "dest": "=",
+        "roles": ("officer", "admin", SYSTEM),
+        "guards": ("no_applications", "not_reopened"),
+    },
     {
         "trigger": "archive",
         "source": "allocated",
@@ -82,6 +106,7 @@ class Facts:
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     unscored_eligible: int = 0  # eligible applications still waiting for their scores
+    applications: int = 0  # applications of the edition, drafts included
 
 
 def actor_kind(facts: Facts) -> str:
@@ -115,12 +140,44 @@ def all_eligible_scored(f: Facts) -> Refusal | None:
     return None
 
 
+def no_applications(f: Facts) -> Refusal | None:
+    if f.applications:
+        return Refusal(
+            "has_applications",
+            f"il bando ha già {f.applications} domande: non si può ricaricare; per modifiche "
+            "serve una nuova edizione",
+        )
+    return None
+
+
+def opening_not_postponed(f: Facts) -> Refusal | None:
+    # An open call stays open: a file that moves its opening to the future cannot close it.
+    if f.opens_at is not None and f.now < f.opens_at:
+        return Refusal(
+            "already_open",
+            "il bando è già aperto: la nuova data di apertura non può essere nel futuro",
+        )
+    return None
+
+
+def not_reopened(f: Facts) -> Refusal | None:
+    if f.closes_at is not None and f.now < f.closes_at:
+        return Refusal(
+            "already_closed",
+            "il bando è già chiuso: la nuova scadenza non può riaprirlo",
+        )
+    return None
+
+
 GUARDS = {
     g.__name__: g
     for g in (
         system_opens_only_within_dates,
         system_closes_only_after_deadline,
         all_eligible_scored,
+        no_applications,
+        opening_not_postponed,
+        not_reopened,
     )
 }
 

@@ -1,5 +1,5 @@
-"""What the application and edition machines share: a transition table, named guards,
-`check()` that lists the refusals, and the move itself done by a `transitions` Machine.
+"""What the application and edition machines share: a transition table, named guards, and
+one `transitions` Machine per table, built once, that decides and does every move.
 
 A transition table is a list of dicts::
 
@@ -10,6 +10,12 @@ A transition table is a list of dicts::
 organisation that owns the subject) or "system" (no user: the scheduled tick).
 A guard is a named predicate over a plain facts object: it returns None when the move
 may go on, or a Refusal carrying a code and an Italian reason.
+
+The Machine's conditions are the role check and those guards, nothing else: the Machine
+decides. `check()` asks the very same predicates only to explain a refusal (or to show
+which buttons a page offers). Side effects — a protocol number, a deadline, the
+notifications — are registered by the caller with `effect()` and run by the Machine as
+its `before` / `after` callbacks of the transitions of that trigger.
 """
 
 from __future__ import annotations
@@ -17,15 +23,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from transitions import Machine
+from transitions import Machine, MachineError
 
 OWNER = "owner"
 SYSTEM = "system"
+STAY = "="
+
+
+def gettext_noop(text: str) -> str:
+    """Marks a label for the translation catalogue (`make messages`); the pages translate it
+    when they show it. workflows/ knows nothing of Flask-Babel."""
+    return text
 
 
 class Refusal(NamedTuple):
     code: str
     reason: str
+    # Where a refusal has parts (what a submission lacks): the field they belong to.
+    field: str | None = None
+    details: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.reason
@@ -48,17 +64,23 @@ class Refused(Exception):
 
 
 Guard = Callable[[Any], Refusal | None]
+# An effect gets the subject being moved and the caller's context (actor, time, …).
+Effect = Callable[[Any, Any], None]
 
 
 class _Subject:
-    """The model the transitions Machine moves: just a state."""
+    """A bare subject, for moving a state that is not a row (the pure `advance`)."""
 
     def __init__(self, state: str):
         self.state = state
 
 
 class StateMachine:
-    """One transition table, its guards and labels; stateless and thread-safe."""
+    """One transition table, its guards and labels, and the Machine built from them.
+
+    Stateless between calls and safe to share between threads: every move passes its own
+    subject, facts and context to the Machine's event.
+    """
 
     def __init__(
         self,
@@ -81,6 +103,8 @@ class StateMachine:
         self.subject = subject  # "una domanda", "un bando": used in the reasons
         self.table = [self._normalised(row) for row in table]
         self._validate()
+        self._effects: dict[tuple[str, str], list[Effect]] = {}
+        self._machine = self._build()
 
     @staticmethod
     def _normalised(row: dict) -> dict:
@@ -96,7 +120,8 @@ class StateMachine:
     def _validate(self) -> None:
         seen = set()
         for row in self.table:
-            for state in (*row["source"], row["dest"]):
+            # dest "=": the subject stays where it is (a reflexive move, recorded all the same)
+            for state in (*row["source"], *([] if row["dest"] == STAY else [row["dest"]])):
                 if state not in self.states:
                     raise ValueError(f"{row['trigger']}: unknown state {state}")
             for name in row["guards"]:
@@ -112,6 +137,94 @@ class StateMachine:
             if state not in self.state_labels:
                 raise ValueError(f"state {state}: no label")
 
+    # --- the Machine ---------------------------------------------------------------------
+
+    def _build(self) -> Machine:
+        transitions = []
+        for row in self.table:
+            transitions.append(
+                {
+                    "trigger": row["trigger"],
+                    "source": list(row["source"]),
+                    "dest": row["dest"],
+                    "conditions": [self._role_condition(row)]
+                    + [self._guard_condition(name) for name in row["guards"]],
+                    "before": self._run_effects("before"),
+                    "after": self._run_effects("after"),
+                }
+            )
+        return Machine(
+            model=None,  # no shared model: each move passes its own subject
+            states=list(self.states),
+            initial=self.states[0],
+            transitions=transitions,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+            send_event=True,
+        )
+
+    def _role_condition(self, row: dict) -> Callable:
+        roles = row["roles"]
+        return lambda event: self.actor_kind(event.kwargs["facts"]) in roles
+
+    def _guard_condition(self, name: str) -> Callable:
+        guard = self.guards[name]
+        return lambda event: guard(event.kwargs["facts"]) is None
+
+    def _run_effects(self, when: str) -> Callable:
+        def run(event) -> None:
+            context = event.kwargs.get("context")
+            if context is None:  # a pure move (advance): no rows, no effects
+                return
+            for effect in self._effects.get((event.event.name, when), ()):
+                effect(event.model, context)
+
+        return run
+
+    def effect(self, *triggers: str, when: str = "before") -> Callable[[Effect], Effect]:
+        """Registers `effect(subject, context)` to run on a move by one of `triggers`:
+        `before` the state changes (it may still refuse by raising) or `after`."""
+        if when not in ("before", "after"):
+            raise ValueError(f"when: before or after, not {when}")
+        for trigger in triggers:
+            if trigger not in self.trigger_labels:
+                raise ValueError(f"unknown trigger {trigger}")
+
+        def register(effect: Effect) -> Effect:
+            for trigger in triggers:
+                effects = self._effects.setdefault((trigger, when), [])
+                if effect not in effects:
+                    effects.append(effect)
+            return effect
+
+        return register
+
+    def fire(self, subject, trigger: str, facts, context=None) -> str:
+        """Moves `subject` (anything with a `state` attribute, a row included) by `trigger`
+        and runs the registered effects with `context`; or raises Refused, having changed
+        nothing. Returns the new state."""
+        event = self._machine.events.get(trigger)
+        if event is None:
+            raise Refused(self._explain(subject.state, trigger, facts))
+        try:
+            moved = event.trigger(subject, facts=facts, context=context)
+        except MachineError:  # no move by this trigger from the subject's state
+            moved = False
+        if not moved:
+            raise Refused(self._explain(subject.state, trigger, facts))
+        return subject.state
+
+    def _explain(self, state: str, trigger: str, facts) -> list[Refusal]:
+        # Only reached when the Machine refused, so check() names at least one reason.
+        refusals = self.check(state, trigger, facts)
+        return refusals or [Refusal("refused", "operazione non consentita")]
+
+    def advance(self, state: str, trigger: str, facts) -> str:
+        """The state after `trigger` from `state`, or Refused with every reason (no effects)."""
+        return self.fire(_Subject(state), trigger, facts)
+
+    # --- explaining ----------------------------------------------------------------------
+
     @property
     def triggers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(row["trigger"] for row in self.table))
@@ -126,7 +239,8 @@ class StateMachine:
         return ", ".join(self.role_labels.get(r, r) for r in roles)
 
     def check(self, state: str, trigger: str, facts) -> list[Refusal]:
-        """Every reason why `trigger` may not fire from `state`; empty when it may."""
+        """Every reason why `trigger` may not fire from `state`; empty when it may. The same
+        predicates as the Machine's conditions, asked one by one to name each refusal."""
         if trigger not in self.trigger_labels:
             return [Refusal("unknown_trigger", f"operazione sconosciuta: «{trigger}»")]
         label = self.trigger_labels[trigger]
@@ -153,44 +267,6 @@ class StateMachine:
                 refusals.append(refusal)
         return refusals
 
-    def _machine_for(self, state: str) -> _Subject:
-        subject = _Subject(state)
-        transitions = []
-        for row in self.table:
-            transitions.append(
-                {
-                    "trigger": row["trigger"],
-                    "source": list(row["source"]),
-                    "dest": row["dest"],
-                    # The machine re-asks the same named guards: it never moves on a refusal.
-                    "conditions": [lambda facts, r=row: self._passes(r, facts)],
-                }
-            )
-        Machine(
-            model=subject,
-            states=list(self.states),
-            transitions=transitions,
-            initial=state,
-            auto_transitions=False,
-            ignore_invalid_triggers=False,
-        )
-        return subject
-
-    def _passes(self, row: dict, facts) -> bool:
-        if self.actor_kind(facts) not in row["roles"]:
-            return False
-        return all(self.guards[name](facts) is None for name in row["guards"])
-
-    def advance(self, state: str, trigger: str, facts) -> str:
-        """The state after `trigger`, or Refused with every reason."""
-        refusals = self.check(state, trigger, facts)
-        if refusals:
-            raise Refused(refusals)
-        subject = self._machine_for(state)
-        if not subject.trigger(trigger, facts):  # the guards changed their mind: never expected
-            raise Refused([Refusal("refused", "operazione non consentita")])
-        return subject.state
-
     def transition_table(self) -> list[dict]:
         """The table with Italian labels, for diagrams and help pages."""
         return [
@@ -205,3 +281,11 @@ class StateMachine:
     def final_states(self) -> tuple[str, ...]:
         sources = {s for row in self.table for s in row["source"]}
         return tuple(s for s in self.states if s not in sources)
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """Every move as (source, trigger, destination), a reflexive one included."""
+        return [
+            (source, row["trigger"], source if row["dest"] == STAY else row["dest"])
+            for row in self.table
+            for source in row["source"]
+        ]

@@ -8,6 +8,8 @@ Italian and keyed by the field they belong next to. No Flask, no database.
 from dataclasses import dataclass, field
 from datetime import date
 
+from scoring.money import euro
+
 
 @dataclass(frozen=True)
 class CallRules:
@@ -42,13 +44,6 @@ class Proposal:
     @property
     def total_cost_cents(self) -> int:
         return sum(line.amount_cents for line in self.budget)
-
-
-def euro(cents: int) -> str:
-    """€ 16.000,00 — the Italian way, without a locale library."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(int(cents)), 100)
-    return f"{sign}€ {whole:,}".replace(",", ".") + f",{part:02d}"
 
 
 def _day(value: date) -> str:

@@ -3,7 +3,7 @@ sign-in, tokens), the sign-in pages, the API and `bando users`."""
 
 
 def init_app(app):
-    from bando.accounts import api, api_tokens, cli, pages  # noqa: F401  (API routes)
+    from bando.accounts import api, cli, pages  # noqa: F401  (API routes)
     from bando.accounts.operations import user_by_id, user_for_token
     from bando.core.auth import init_loaders
 

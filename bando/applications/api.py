@@ -1,117 +1,155 @@
-"""The applicant's side of the API: drafts, attachments, submit, integrate, withdraw, receipt."""
+"""The applications API: the organisation's drafts, documents, moves and receipt; the
+audit trail; the officer's admissibility decisions. Visibility is asked of rules."""
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 
-from bando.applications.attachments import AttachmentError, store_attachment
+from bando.applications import rules
+from bando.applications.attachments import store_attachment
+from bando.applications.lifecycle import fire
 from bando.applications.operations import (
-    ApplicationError,
-    application_dict,
+    application_view,
     applications_of,
-    commit,
     create_draft,
     expire_if_due,
     integrate,
     submit,
     update_draft,
-    visible_application,
     withdraw,
 )
 from bando.applications.receipts import receipt_filename, receipt_pdf
-from bando.core.api import ApiError, bp, json_body, token_required
-from bando.core.extensions import db
+from bando.applications.schemas import (
+    UPLOAD,
+    ApplicationList,
+    ApplicationOut,
+    AttachmentInfo,
+    AttachmentList,
+    Decided,
+    EligibilityDecision,
+    Events,
+    NewProposal,
+    ProposalChange,
+    StateOut,
+    Submitted,
+)
+from bando.core.api import ApiError, endpoint
+from bando.core.audit import event_view, events_of_application
+from bando.core.operations import commit
+from bando.core.schemas import Reason
+
+PDF = {"application/pdf": {}}
+DECISIONS = {
+    "eligible": "declare_eligible",
+    "ineligible": "declare_ineligible",
+    "request_integration": "request_integration",
+}
 
 
 def _visible(user, application_id):
-    application = visible_application(user, application_id)
+    application = rules.visible_application(user, application_id)
     if application is None:
-        raise ApiError(404, f"no application {application_id}")
+        raise ApiError(404, "application not found")
     if expire_if_due(application):
-        _commit()
+        commit()
     return application
 
 
 def _own(user, application_id):
     """The application of the user's own organisation; staff read but do not act for it."""
     application = _visible(user, application_id)
-    if user.role != "applicant":
+    if not rules.can_act_as_owner(user, application):
         raise ApiError(403, "only the organisation that owns the application can do this")
     return application
 
 
-def _commit():
-    try:
-        commit()
-    except ApplicationError as error:
-        raise ApiError(error.status, error.message) from None
+def _out(application) -> ApplicationOut:
+    return ApplicationOut.of(application_view(application))
 
 
-def _refused(error: ApplicationError):
-    db.session.rollback()
-    return ApiError(error.status, error.message, error.errors)
-
-
-def _optional_body() -> dict:
-    """A JSON object, or nothing at all (an empty body is fine for the triggers)."""
-    if not request.get_data():
-        return {}
-    return json_body()
-
-
-def _reason(body: dict) -> str:
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 2000:
-        raise ApiError(422, "invalid reason", {"reason": ["un testo di al massimo 2000 caratteri"]})
-    return reason.strip()
-
-
-@bp.get("/applications")
-@token_required("applicant")
+@endpoint(
+    "GET",
+    "/applications",
+    summary="The applications of the user's organisation",
+    tag="applications",
+    roles=("applicant",),
+    ok=(200, "every application of the organisation", ApplicationList),
+)
 def list_applications(user):
     applications = applications_of(user.organisation_id)
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
-        _commit()
-    return jsonify(applications=[application_dict(a) for a in applications])
+        commit()
+    return ApplicationList.of({"applications": [application_view(a) for a in applications]})
 
 
-@bp.post("/applications")
-@token_required("applicant")
-def create_application(user):
-    data = json_body()
-    try:
-        application = create_draft(user, data)
-    except ApplicationError as error:
-        raise _refused(error) from None
-    _commit()
-    return jsonify(application_dict(application)), 201
+@endpoint(
+    "POST",
+    "/applications",
+    summary="Start a draft (edition required, everything else optional)",
+    tag="applications",
+    roles=("applicant",),
+    body=NewProposal,
+    validate=False,  # the operation reports the schema's problems with the rules'
+    ok=(201, "the draft", ApplicationOut),
+    errors={409: "call not open, or the organisation's limit reached"},
+)
+def create_application(user, body: dict):
+    application = create_draft(user, body)
+    commit()
+    return _out(application)
 
 
-@bp.get("/applications/<int:application_id>")
-@token_required()
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>",
+    summary="One application (its organisation's users; staff once submitted)",
+    tag="applications",
+    ok=(200, "the application", ApplicationOut),
+)
 def get_application(user, application_id):
-    return jsonify(application_dict(_visible(user, application_id)))
+    return _out(_visible(user, application_id))
 
 
-@bp.patch("/applications/<int:application_id>")
-@token_required()
-def patch_application(user, application_id):
+@endpoint(
+    "PATCH",
+    "/applications/<int:application_id>",
+    summary="Edit a draft (only the fields sent change)",
+    tag="applications",
+    body=ProposalChange,
+    validate=False,
+    ok=(200, "the draft", ApplicationOut),
+    errors={403: "only the owning organisation", 409: "no longer a draft"},
+)
+def patch_application(user, application_id, body: dict):
     application = _own(user, application_id)
-    data = json_body()
-    try:
-        update_draft(application, user, data)
-    except ApplicationError as error:
-        raise _refused(error) from None
-    _commit()
-    return jsonify(application_dict(application))
+    update_draft(application, user, body)
+    commit()
+    return _out(application)
 
 
-@bp.get("/applications/<int:application_id>/attachments")
-@token_required()
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/attachments",
+    summary="The documents attached",
+    tag="applications",
+    ok=(200, "the documents", AttachmentList),
+)
 def list_attachments(user, application_id):
-    return jsonify(attachments=application_dict(_visible(user, application_id))["attachments"])
+    return AttachmentList.of({"attachments": _visible(user, application_id).attachments})
 
 
-@bp.post("/applications/<int:application_id>/attachments")
-@token_required()
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/attachments",
+    summary="Add or replace a document: PDF only, judged by content, size-limited",
+    tag="applications",
+    multipart=UPLOAD,
+    ok=(201, "stored", AttachmentInfo),
+    errors={
+        403: "only the owning organisation",
+        409: "neither a draft nor awaiting documents",
+        413: "larger than MAX_ATTACHMENT_BYTES",
+        422: "not a readable PDF, or an unknown kind",
+    },
+)
 def upload_attachment(user, application_id):
     application = _own(user, application_id)
     upload = request.files.get("file")
@@ -123,28 +161,21 @@ def upload_attachment(user, application_id):
         errors["file"] = ["allegare un file (multipart/form-data, campo «file»)"]
     if errors:
         raise ApiError(422, "kind and file are required", errors)
-    data = upload.read(current_app.config["MAX_ATTACHMENT_BYTES"] + 1)
-    try:
-        row = store_attachment(
-            application,
-            kind,
-            upload.filename or "",
-            data,
-            user,
-            current_app.config["MAX_ATTACHMENT_BYTES"],
-        )
-    except AttachmentError as error:
-        db.session.rollback()
-        raise ApiError(error.status, error.message, {error.field: [error.message]}) from None
-    _commit()
-    return (
-        jsonify(kind=row.kind, filename=row.filename, size=row.size, sha256=row.sha256),
-        201,
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    row = store_attachment(
+        application, kind, upload.filename or "", upload.read(limit + 1), user, limit
     )
+    commit()
+    return AttachmentInfo.of(row)
 
 
-@bp.get("/applications/<int:application_id>/attachments/<kind>")
-@token_required()
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/attachments/<kind>",
+    summary="Download one document",
+    tag="applications",
+    ok=(200, "the PDF", PDF),
+)
 def download_attachment(user, application_id, kind):
     application = _visible(user, application_id)
     row = next((a for a in application.attachments if a.kind == kind), None)
@@ -157,44 +188,78 @@ def download_attachment(user, application_id, kind):
     )
 
 
-def _trigger(user, application_id, operation):
+_MOVE_ERRORS = {403: "only the owning organisation", 409: "refused by the state machine"}
+
+
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/submit",
+    summary="Submit: completeness and deadline checked; gives the protocol number",
+    tag="applications",
+    body=Reason,
+    body_required=False,
+    ok=(200, "submitted", Submitted),
+    errors={
+        403: "only the owning organisation",
+        409: "incomplete (errors.submission lists every missing part), deadline passed, "
+        "or not a draft",
+    },
+)
+def submit_application(user, application_id, body: Reason):
     application = _own(user, application_id)
-    body = _optional_body()
-    try:
-        operation(application, user, body)
-    except ApplicationError as error:
-        raise _refused(error) from None
-    _commit()
-    return application
-
-
-@bp.post("/applications/<int:application_id>/submit")
-@token_required()
-def submit_application(user, application_id):
-    application = _trigger(user, application_id, lambda a, u, body: submit(a, u))
-    return jsonify(
-        state=application.state,
-        protocol=application.protocol,
-        submitted_at=application.submitted_at.isoformat(),
+    submit(application, user)
+    commit()
+    return Submitted.of(
+        {
+            "state": "submitted",
+            "protocol": application.protocol,
+            "submitted_at": application.submitted_at,
+        }
     )
 
 
-@bp.post("/applications/<int:application_id>/integrate")
-@token_required()
-def integrate_application(user, application_id):
-    application = _trigger(user, application_id, lambda a, u, body: integrate(a, u, _reason(body)))
-    return jsonify(state=application.state)
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/integrate",
+    summary="Answer a request for documents (after replacing the attachments)",
+    tag="applications",
+    body=Reason,
+    body_required=False,
+    ok=(200, "answered", StateOut),
+    errors=_MOVE_ERRORS,
+)
+def integrate_application(user, application_id, body: Reason):
+    application = _own(user, application_id)
+    integrate(application, user, body.reason)
+    commit()
+    return StateOut(state=application.state)
 
 
-@bp.post("/applications/<int:application_id>/withdraw")
-@token_required()
-def withdraw_application(user, application_id):
-    application = _trigger(user, application_id, lambda a, u, body: withdraw(a, u, _reason(body)))
-    return jsonify(state=application.state)
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/withdraw",
+    summary="Withdraw the application",
+    tag="applications",
+    body=Reason,
+    body_required=False,
+    ok=(200, "withdrawn", StateOut),
+    errors=_MOVE_ERRORS,
+)
+def withdraw_application(user, application_id, body: Reason):
+    application = _own(user, application_id)
+    withdraw(application, user, body.reason)
+    commit()
+    return StateOut(state=application.state)
 
 
-@bp.get("/applications/<int:application_id>/receipt.pdf")
-@token_required()
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/receipt.pdf",
+    summary="The submission receipt (protocol, date, organisation, budget)",
+    tag="applications",
+    ok=(200, "the receipt", PDF),
+    errors={409: "not submitted yet"},
+)
 def application_receipt(user, application_id):
     application = _visible(user, application_id)
     if application.protocol is None:
@@ -203,4 +268,59 @@ def application_receipt(user, application_id):
         receipt_pdf(application),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{receipt_filename(application)}"'},
+    )
+
+
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/events",
+    summary="The audit trail of an application (its organisation; staff once submitted)",
+    tag="applications",
+    ok=(200, "events, oldest first", Events),
+)
+def application_events(user, application_id):
+    application = _visible(user, application_id)
+    return Events.of(
+        {
+            "application_id": application.id,
+            "state": application.state,
+            "events": [
+                event_view(e, rules.actor_shown_to(user, e))
+                for e in events_of_application(application.id)
+            ],
+        }
+    )
+
+
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/eligibility",
+    summary="Admissibility: eligible, ineligible or request for documents",
+    tag="applications",
+    roles=("officer",),
+    body=EligibilityDecision,
+    ok=(200, "decided", Decided),
+    errors={409: "refused by the state machine"},
+)
+def application_eligibility(user, application_id, body: EligibilityDecision):
+    if body.decision != "eligible" and not body.reason.strip():
+        raise ApiError(
+            422,
+            "invalid eligibility decision",
+            {"reason": ["a reason is required for this decision"]},
+        )
+    application = _visible(user, application_id)
+    if not rules.can_decide_admissibility(user, application):
+        raise ApiError(404, "application not found")
+    event = fire(application, DECISIONS[body.decision], user, body.reason)
+    commit()
+    return Decided.of(
+        {
+            "id": application.id,
+            "state": application.state,
+            "event": event_view(event),
+            "integration_deadline": application.integration_deadline
+            if application.state == "integration_requested"
+            else None,
+        }
     )

@@ -11,6 +11,7 @@ from pypdf.errors import PyPdfError
 from bando.accounts.models import User
 from bando.applications.models import Application, Attachment
 from bando.core.extensions import db
+from bando.core.operations import OperationError
 from bando.core.timeutil import utcnow
 
 # Documents may be added or replaced while these states last.
@@ -27,12 +28,8 @@ DEFAULT_LABELS = {
 }
 
 
-class AttachmentError(ValueError):
-    def __init__(self, status: int, field: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.field = field
-        self.message = message
+def _refused(status: int, field: str, message: str) -> OperationError:
+    return OperationError(status, message, {field: [message]})
 
 
 def attachment_kinds(edition) -> dict[str, str]:
@@ -84,7 +81,7 @@ def store_attachment(
 ) -> Attachment:
     """Adds or replaces (does not commit) the document of that kind."""
     if application.state not in ATTACHABLE_STATES:
-        raise AttachmentError(
+        raise _refused(
             409,
             "file",
             "i documenti si possono caricare o sostituire solo in bozza o quando è richiesta "
@@ -92,11 +89,9 @@ def store_attachment(
         )
     kinds = attachment_kinds(application.edition)
     if not isinstance(kind, str) or kind not in kinds:
-        raise AttachmentError(
-            422, "kind", f"tipo di documento non previsto (ammessi: {', '.join(kinds)})"
-        )
+        raise _refused(422, "kind", f"tipo di documento non previsto (ammessi: {', '.join(kinds)})")
     if problem := pdf_problem(data, max_bytes):
-        raise AttachmentError(413 if len(data) > max_bytes else 422, "file", problem)
+        raise _refused(413 if len(data) > max_bytes else 422, "file", problem)
     row = next((a for a in application.attachments if a.kind == kind), None)
     if row is None:
         row = Attachment(kind=kind)

@@ -1,14 +1,21 @@
-"""What an application still lacks before it can be submitted, listed in one go.
+"""Rows → the plain inputs of workflows/: the call's rules, a proposal's figures, what an
+application still lacks, and the facts the lifecycle's guards see.
 
-Called by the lifecycle's submit guard: an empty list lets the submission through.
+No decision is taken here: the rules are in workflows/, this only reads the rows.
 """
+
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bando.applications.attachments import attachment_kinds
 from bando.applications.models import Application
 from bando.calls.lifecycle import edition_fact
+from bando.calls.models import Edition
 from bando.core.extensions import db
-from workflows.proposal import proposal_problems
+from workflows import application as application_machine
+from workflows.proposal import BudgetLine as RuleLine
+from workflows.proposal import CallRules, Proposal, proposal_problems
 
 # Where a rule's message is shown, for the fields whose name says little on its own.
 FIELD_LABELS = {
@@ -22,11 +29,37 @@ FIELD_LABELS = {
 }
 
 
+def call_rules(edition: Edition) -> CallRules:
+    return CallRules(
+        max_grant_cents=edition.max_grant_cents,
+        min_cofinancing_bp=edition.min_cofinancing_bp,
+        project_starts_on=edition.project_starts_on,
+        project_ends_on=edition.project_ends_on,
+        categories=tuple(edition.budget_categories or ()),
+        guidelines={
+            hood.slug: frozenset(g.code for g in hood.guidelines) for hood in edition.neighbourhoods
+        },
+        general_guidelines=frozenset(g.code for g in edition.general_guidelines),
+    )
+
+
+def proposal_of(application: Application) -> Proposal:
+    return Proposal(
+        neighbourhood=application.neighbourhood.slug if application.neighbourhood else None,
+        guidelines=tuple(g.code for g in application.guidelines),
+        budget=tuple(
+            RuleLine(line.category, line.amount_cents, line.description)
+            for line in application.budget_lines
+        ),
+        requested_cents=application.requested_cents,
+        cofinancing_cents=application.cofinancing_cents,
+        start_date=application.start_date,
+        end_date=application.end_date,
+    )
+
+
 def submission_problems(application: Application) -> list[str]:
     """Everything missing, in Italian; an empty list means the application is complete."""
-    from bando.applications.attachments import attachment_kinds
-    from bando.applications.operations import call_rules, proposal_of
-
     problems = []
     if not application.title.strip():
         problems.append("manca il titolo del progetto")
@@ -45,10 +78,45 @@ def submission_problems(application: Application) -> list[str]:
     return problems
 
 
+def is_owner(application: Application, actor) -> bool:
+    return (
+        actor is not None
+        and actor.role == "applicant"
+        and actor.organisation_id is not None
+        and actor.organisation_id == application.organisation_id
+    )
+
+
+def application_facts(
+    application: Application, trigger: str, actor, reason: str = "", *, now: datetime
+) -> application_machine.Facts:
+    """What the guards see, read from the rows."""
+    edition = application.edition
+    return application_machine.Facts(
+        now=now,
+        actor_role=None if actor is None else actor.role,
+        is_owner=is_owner(application, actor),
+        reason=reason,
+        edition_state=edition.state,
+        opens_at=edition.opens_at,
+        closes_at=edition.closes_at,
+        integration_deadline=application.integration_deadline,
+        # Only submit looks at completeness; the check reads attachments, so skip it otherwise.
+        submission_problems=tuple(submission_problems(application)) if trigger == "submit" else (),
+    )
+
+
 @edition_fact("unscored_eligible")
 def unscored_eligible(edition) -> int:
     return db.session.scalar(
         select(func.count(Application.id)).where(
             Application.edition_id == edition.id, Application.state == "eligible"
         )
+    )
+
+
+@edition_fact("applications")
+def applications_of_edition(edition) -> int:
+    return db.session.scalar(
+        select(func.count(Application.id)).where(Application.edition_id == edition.id)
     )

@@ -169,7 +169,8 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Loaded only when the file itself is read (a download, a check), never with a list.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

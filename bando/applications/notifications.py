@@ -4,7 +4,7 @@ in the outbox in the same transaction as the move (sent after the commit)."""
 from bando.applications.models import Application
 from bando.core.extensions import db
 from bando.core.models import Notification
-from workflows import application as application_machine
+from workflows.timezone import rome
 
 NOTICES = {
     "submit": (
@@ -79,7 +79,8 @@ def recipients(application: Application) -> list[str]:
     return result
 
 
-def queue_notifications(application: Application, trigger: str, reason: str, now) -> None:
+def queue_notification(application: Application, trigger: str, reason: str, now) -> None:
+    """The e-mail telling the organisation of the move just made, to each recipient."""
     notice = NOTICES.get(trigger)
     if notice is None:
         return
@@ -88,8 +89,8 @@ def queue_notifications(application: Application, trigger: str, reason: str, now
         "protocol": application.protocol or "—",
         "title": application.title or "senza titolo",
         "edition": application.edition.title,
-        "when": application_machine.rome(now),
-        "deadline": application_machine.rome(deadline) if deadline else "—",
+        "when": rome(now),
+        "deadline": rome(deadline) if deadline else "—",
         "reason": reason,
     }
     subject, body = (part.format(**values) for part in notice)
@@ -99,4 +100,3 @@ def queue_notifications(application: Application, trigger: str, reason: str, now
                 to_address=address, subject=subject, body=body, application_id=application.id
             )
         )
-    db.session.flush()

@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from bando.applications.attachments import attachment_kinds
-from bando.applications.operations import budget_category_label
+from bando.calls.models import budget_category_label
 from bando.core.formatting import moment, money
 from bando.core.timeutil import utcnow
 from workflows.organisation import NON_PROFIT_FORMS

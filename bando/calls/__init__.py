@@ -4,6 +4,6 @@ The shipped calls are the *.toml files of this folder."""
 
 
 def init_app(app):
-    from bando.calls import cli, lifecycle, models  # noqa: F401  (tick jobs, tables)
+    from bando.calls import api, cli, lifecycle, models  # noqa: F401  (routes, tick jobs, tables)
 
     cli.init_app(app)

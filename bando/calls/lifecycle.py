@@ -7,6 +7,7 @@ FOR UPDATE on PostgreSQL): locks are always taken edition → application → au
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,9 +19,17 @@ from bando.core.extensions import db
 from bando.core.models import AuditEvent
 from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
-from bando.core.transitions import ConcurrentChange, TransitionRefused, flush_or_conflict
+from bando.core.transitions import (
+    ConcurrentChange,
+    Move,
+    TransitionRefused,
+    refused,
+    stale_is_conflict,
+)
 from workflows import edition as edition_machine
 from workflows.machine import Refused
+
+MACHINE = edition_machine.MACHINE
 
 # Facts about an edition kept in the tables of later packages (e.g. how many eligible
 # applications still wait for their scores): each package registers its reader here, so
@@ -55,12 +64,17 @@ def fire_edition(
     payload: dict | None = None,
     *,
     now: datetime | None = None,
+    facts: dict | None = None,
 ) -> AuditEvent:
-    """Moves the edition by `trigger` (open, close, rank, allocate, archive). Flushes only."""
+    """Moves the edition by `trigger` (open, close, rank, allocate, archive, reload), or
+    raises TransitionRefused having written nothing. Flushes only.
+
+    `facts` overrides what the guards see (a reload shows them the new file's dates).
+    """
     now = now or utcnow()
     reason = (reason or "").strip()
     locked = lock_edition(edition.id)
-    facts = edition_machine.Facts(
+    seen = edition_machine.Facts(
         now=now,
         actor_role=None if actor is None else actor.role,
         reason=reason,
@@ -68,22 +82,26 @@ def fire_edition(
         closes_at=locked.closes_at,
         **{name: read(locked) for name, read in FACT_READERS.items()},
     )
-    try:
-        dest = edition_machine.advance(locked.state, trigger, facts)
-    except Refused as refused:
-        raise TransitionRefused(refused.reason, refused.code, refused.refusals) from None
+    if facts:
+        seen = replace(seen, **facts)
+    move = Move(trigger=trigger, actor=actor, now=now, reason=reason, facts=seen)
+    move.details.update(payload or {})
     from_state = locked.state
-    locked.state = dest
-    flush_or_conflict()
+    try:
+        with stale_is_conflict():
+            MACHINE.fire(locked, trigger, seen, move)
+            db.session.flush()
+    except Refused as error:
+        raise refused(error) from None
     return audit.append(
         subject="edition",
         trigger=trigger,
         actor=actor,
         edition_id=locked.id,
         from_state=from_state,
-        to_state=dest,
+        to_state=locked.state,
         reason=reason,
-        payload=payload,
+        payload=move.details,
         at=now,
     )
 

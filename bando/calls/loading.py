@@ -11,15 +11,16 @@ import hashlib
 import json
 import os
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bando.applications.models import Application
 from bando.calls.callfile import CallFileError, parse_call, state_for_dates
+from bando.calls.lifecycle import fire_edition, open_if_due
 from bando.calls.models import Criterion, Edition, Guideline, Neighbourhood
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.timeutil import utcnow
+from bando.core.transitions import TransitionRefused
 from scoring.money import cents_to_str
 
 SHIPPED_DIR = os.path.dirname(os.path.abspath(__file__))  # the *.toml files beside this module
@@ -49,7 +50,9 @@ def load_call_file(path: str, *, now=None, actor=None) -> tuple[Edition, bool]:
 def load_call(source, name: str, *, now=None, actor=None) -> tuple[Edition, bool]:
     """Load a call given as TOML text, bytes or an already parsed dict (see load_call_file).
 
-    The load is an audit event of the edition (actor None: the console).
+    A new edition takes the state its dates give (`load_call` event); loading it again is
+    the edition machine's `reload` (refused once anyone has applied, and never taking an
+    open or closed call back), then its `open` or `close` if the new dates make them due.
     """
     call = parse_call(source, name)
     if isinstance(source, str):
@@ -61,19 +64,31 @@ def load_call(source, name: str, *, now=None, actor=None) -> tuple[Edition, bool
             json.dumps(call["source"], sort_keys=True, default=str).encode()
         ).hexdigest()
     now = now or utcnow()
+    reason = f"bando caricato dal file {name}"
+    payload = {"file": name, "sha256": digest}
+    columns = call["edition"]
     try:
-        edition, created, from_state = _store(call, now)
-        audit.append(
-            subject="edition",
-            trigger="load_call" if created else "reload_call",
-            actor=actor,
-            edition_id=edition.id,
-            from_state=from_state,
-            to_state=edition.state,
-            reason=f"bando caricato dal file {name}",
-            payload={"file": name, "sha256": digest},
-            at=now,
+        # The row lock keeps a concurrent submission out while the call is rewritten.
+        edition = db.session.scalar(
+            select(Edition).where(Edition.code == columns["code"]).with_for_update()
         )
+        created = edition is None
+        if created:
+            edition = Edition(state=state_for_dates(columns["opens_at"], columns["closes_at"], now))
+            db.session.add(edition)
+            _store(edition, call)
+            audit.append(
+                subject="edition",
+                trigger="load_call",
+                actor=actor,
+                edition_id=edition.id,
+                to_state=edition.state,
+                reason=reason,
+                payload=payload,
+                at=now,
+            )
+        else:
+            _reload(edition, call, actor, reason, payload, now)
         db.session.commit()
     except CallFileError:
         db.session.rollback()
@@ -88,6 +103,30 @@ def load_call(source, name: str, *, now=None, actor=None) -> tuple[Edition, bool
         db.session.rollback()
         raise
     return edition, created
+
+
+def _reload(edition: Edition, call: dict, actor, reason: str, payload: dict, now) -> None:
+    columns = call["edition"]
+    new_dates = {"opens_at": columns["opens_at"], "closes_at": columns["closes_at"]}
+    try:
+        fire_edition(edition, "reload", actor, reason, payload, now=now, facts=new_dates)
+    except TransitionRefused as refusal:
+        raise CallFileError(
+            [("edition.code", f"il bando «{columns['code']}»: {refusal.reason}")],
+            columns["code"],
+        ) from None
+    # Rows are replaced, not merged: flush the deletions before inserting rows that reuse
+    # the same unique slugs and codes.
+    edition.guidelines.clear()
+    edition.criteria.clear()
+    edition.neighbourhoods.clear()
+    db.session.flush()
+    _store(edition, call)
+    # The new dates may make the call due to open, or to close.
+    if edition.state == "draft":
+        open_if_due(edition, now=now)
+    if edition.state == "open" and now >= edition.closes_at:
+        fire_edition(edition, "close", None, "termine per le domande scaduto", now=now)
 
 
 def load_shipped_calls(*, now=None) -> list[tuple[str, bool]]:
@@ -114,40 +153,8 @@ def load_shipped_calls(*, now=None) -> list[tuple[str, bool]]:
     return loaded
 
 
-def _store(call: dict, now) -> tuple[Edition, bool, str | None]:
+def _store(edition: Edition, call: dict) -> None:
     columns = call["edition"]
-    code = columns["code"]
-    # The row lock keeps a concurrent submission from slipping in while we rewrite the call.
-    edition = db.session.scalar(select(Edition).where(Edition.code == code).with_for_update())
-    created = edition is None
-    from_state = None if created else edition.state
-    if created:
-        edition = Edition(state=state_for_dates(columns["opens_at"], columns["closes_at"], now))
-        db.session.add(edition)
-    else:
-        applications = db.session.scalar(
-            select(func.count(Application.id)).where(Application.edition_id == edition.id)
-        )
-        if applications:
-            raise CallFileError(
-                [
-                    (
-                        "edition.code",
-                        f"il bando «{code}» ha già {applications} domande: non si può "
-                        "ricaricare; per modifiche serve una nuova edizione",
-                    )
-                ],
-                code,
-            )
-        if edition.state in ("draft", "open", "closed"):
-            edition.state = state_for_dates(columns["opens_at"], columns["closes_at"], now)
-        # Rows are replaced, not merged: flush the deletions before inserting rows that
-        # reuse the same unique slugs and codes.
-        edition.guidelines.clear()
-        edition.criteria.clear()
-        edition.neighbourhoods.clear()
-        db.session.flush()
-
     for column, value in columns.items():
         setattr(edition, column, value)
     edition.source = call["source"]
@@ -167,7 +174,6 @@ def _store(call: dict, now) -> tuple[Edition, bool, str | None]:
         edition.guidelines.append(Guideline(position=guideline_position, **guideline))
         guideline_position += 1
     db.session.flush()
-    return edition, created, from_state
 
 
 def describe(edition: Edition) -> str:

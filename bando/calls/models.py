@@ -101,6 +101,16 @@ class Edition(db.Model):
         return {kind: str(label).strip() for kind, label in labels.items()}
 
 
+def budget_category_label(code: str) -> str:
+    """How a budget category reads in the form, the pages and the receipt: "Spese generali"."""
+    return (code or "").replace("_", " ").capitalize()
+
+
+def budget_categories(edition: Edition) -> dict[str, str]:
+    """code → label of the call's budget categories, in the call's order."""
+    return {code: budget_category_label(code) for code in edition.budget_categories or []}
+
+
 class Neighbourhood(db.Model):
     """An ambito / quartiere of an edition, with the seed's figures."""
 

@@ -1,11 +1,23 @@
-"""HTTP API v1 (JSON). Same rules as the pages; errors are {"error", "errors"}."""
+"""HTTP API v1 (JSON). Same rules as the pages; errors are {"error", "errors"}.
 
+Each capability declares its endpoints with `endpoint(...)`: one declaration gives the
+Flask route, the bearer-token check, the validation of the body by its schema and the
+entry of the OpenAPI document (bando.core.openapi), so the document cannot drift from
+what the server does.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 from werkzeug.exceptions import HTTPException
 
 from bando.core.auth import user_by_token
+from bando.core.schemas import field_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -27,16 +39,6 @@ def _api_error(error: ApiError):
     return jsonify(body), error.code
 
 
-def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "the body must be a JSON object (Content-Type: application/json)")
-    if not isinstance(data, dict):
-        raise ApiError(400, "the body must be a JSON object")
-    return data
-
-
 def current_api_user():
     """The user of the bearer token, or None (looked up once per request)."""
     if "api_user" not in g:
@@ -46,18 +48,175 @@ def current_api_user():
     return g.api_user
 
 
+def _authenticated(roles: tuple[str, ...]):
+    user = current_api_user()
+    if user is None:
+        raise ApiError(401, "authentication required: Authorization: Bearer <token>")
+    if roles and user.role not in roles:
+        raise ApiError(403, f"this needs the role {' or '.join(roles)}")
+    return user
+
+
+def _raw_body(required: bool) -> bytes:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "the body must be a JSON object (Content-Type: application/json)")
+        return b"{}"
+    if not request.is_json:
+        raise ApiError(400, "the body must be a JSON object (Content-Type: application/json)")
+    return raw
+
+
+def json_object(*, required: bool = True) -> dict:
+    """The request's JSON object, read by pydantic's JSON reader (bounded nesting), for an
+    operation that validates it itself; 400 for anything else."""
+    try:
+        data = from_json(_raw_body(required))
+    except ValueError:
+        raise ApiError(400, "the body must be a JSON object: JSON non valido") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data
+
+
+def parse_body(schema: type[BaseModel], *, required: bool = True):
+    """The request's JSON body validated by `schema`; an empty body is an empty object
+    when the body is optional. 400 for what is not a JSON object, 422 by field."""
+    raw = _raw_body(required)
+    try:
+        # Parsed by pydantic's own JSON reader: bounded nesting, exact types.
+        return schema.model_validate_json(raw)
+    except ValidationError as error:
+        problems = field_errors(error)
+        kinds = {e["type"] for e in error.errors() if not e["loc"]}
+        if kinds & {"json_invalid", "model_type", "model_attributes_type", "recursion_loop"}:
+            raise ApiError(400, "the body must be a JSON object", problems) from None
+        raise ApiError(422, "invalid data", problems) from None
+
+
+# --- declaring an endpoint --------------------------------------------------------------
+
+
+@dataclass
+class Operation:
+    """One method of one path, as the OpenAPI document describes it."""
+
+    method: str
+    path: str  # OpenAPI form: /applications/{application_id}
+    summary: str
+    tag: str
+    roles: tuple[str, ...] | None  # None: public; (): any signed-in user
+    body: type[BaseModel] | None
+    body_required: bool
+    multipart: dict | None
+    responses: dict[int, tuple[str, object]]  # status → (description, schema or media)
+    parameters: list[dict] = field(default_factory=list)
+
+
+OPERATIONS: list[Operation] = []
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict]]:
+    parameters = []
+
+    def replace(match):
+        converter, name = match.group(1), match.group(2)
+        schema = {"type": "integer", "minimum": 1} if converter == "int" else {"type": "string"}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+        return "{" + name + "}"
+
+    return _CONVERTER.sub(replace, rule), parameters
+
+
+def endpoint(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    roles: tuple[str, ...] | None = (),
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+    validate: bool = True,
+    multipart: dict | None = None,
+    ok: tuple[int, str, object],
+    errors: dict[int, str] | None = None,
+):
+    """Declares an endpoint of the API.
+
+    `roles`: None for a public endpoint, () for any signed-in user, or the roles allowed
+    (the view then gets the user as its first argument). `body`: the schema of the JSON
+    body (the view gets it as `body=`; with validate=False, the JSON object itself, for an
+    operation that reports the schema's problems together with the rules'). `ok`: (status,
+    description, schema or media type dict) of success. `errors`: the other statuses the
+    view may answer, with why; 400, 401, 403, 404 and 422 are added where the declaration
+    implies them.
+    """
+    path, parameters = _openapi_path(rule)
+    responses: dict[int, tuple[str, object]] = {ok[0]: (ok[1], ok[2])}
+    implied = {}
+    if roles is not None:
+        implied[401] = "no valid token"
+        if roles:
+            implied[403] = f"only for: {', '.join(roles)}"
+    if body is not None:
+        implied[400] = "the body is not a JSON object"
+        implied[422] = "invalid data, messages by field"
+    if parameters:
+        implied[404] = "not found, or not visible to this user"
+    for status, description in {**implied, **(errors or {})}.items():
+        responses[status] = (description, None)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def handler(**kwargs):
+            args = []
+            if roles is not None:
+                args.append(_authenticated(roles))
+            if body is not None and validate:
+                kwargs["body"] = parse_body(body, required=body_required)
+            elif body is not None:
+                kwargs["body"] = json_object(required=body_required)
+            result = view(*args, **kwargs)
+            if isinstance(result, Response):
+                return result
+            status = ok[0]
+            if isinstance(result, tuple):
+                result, status = result
+            if isinstance(result, BaseModel):
+                return jsonify(result.model_dump(mode="json", by_alias=True)), status
+            return jsonify(result), status
+
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])
+        OPERATIONS.append(
+            Operation(
+                method=method.lower(),
+                path=path,
+                summary=summary,
+                tag=tag,
+                roles=roles,
+                body=body,
+                body_required=body_required,
+                multipart=multipart,
+                responses=responses,
+                parameters=parameters,
+            )
+        )
+        return view
+
+    return decorator
+
+
 def token_required(*roles):
-    """The view gets the authenticated user as its first argument; 401 or 403 otherwise."""
+    """For a view outside `endpoint`: gets the authenticated user as its first argument."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            user = current_api_user()
-            if user is None:
-                raise ApiError(401, "authentication required: Authorization: Bearer <token>")
-            if roles and user.role not in roles:
-                raise ApiError(403, f"this needs the role {' or '.join(roles)}")
-            return view(user, *args, **kwargs)
+            return view(_authenticated(roles), *args, **kwargs)
 
         return wrapped
 

@@ -171,3 +171,21 @@ def events_of_application(application_id: int) -> list[AuditEvent]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+def event_view(event: AuditEvent, actor: str | None = None) -> dict:
+    """An event as the API shows it; `actor` replaces the recorded label where the viewer
+    may not see it (an applicant sees staff by role)."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "actor": event.actor_label if actor is None else actor,
+        "actor_role": event.actor.role if event.actor else "system",
+        "trigger": event.trigger,
+        "from": event.from_state,
+        "to": event.to_state,
+        "reason": event.reason,
+        "payload": event.payload or {},
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }

@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from bando.core.extensions import db
+from bando.core.operations import OperationError
 from bando.core.transitions import ConcurrentChange, TransitionRefused
 
 PAGE_MESSAGES = {
@@ -42,12 +43,28 @@ def init_app(app):
         message = PAGE_MESSAGES.get(code, error.name)
         return render_template("error.html", code=code, message=message), code
 
+    @app.errorhandler(OperationError)
+    def operation_refused(error: OperationError):
+        """An operation's refusal no view caught: its status and message, nothing kept."""
+        db.session.rollback()
+        if wants_json():
+            body = {"error": error.message}
+            if error.errors:
+                body["errors"] = error.errors
+            return jsonify(body), error.status
+        return render_template("error.html", code=error.status, message=error.message), (
+            error.status
+        )
+
     @app.errorhandler(TransitionRefused)
     def refused(error: TransitionRefused):
         """A refused transition anywhere: a 409 with the machine's reason and code."""
         db.session.rollback()
         if wants_json():
-            return jsonify(error=error.reason, code=error.code), 409
+            body = {"error": error.reason, "code": error.code}
+            if error.errors:
+                body["errors"] = error.errors
+            return jsonify(body), 409
         message = _("Operazione non consentita: %(reason)s.", reason=error.reason)
         return render_template("error.html", code=409, message=message), 409
 

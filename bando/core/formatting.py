@@ -3,10 +3,11 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 from flask_babel import get_locale
 
 from bando.core.timeutil import to_rome
+from scoring.money import euro
 
 
 def _locale():
@@ -19,9 +20,7 @@ def _locale():
 def money(cents, locale=None) -> str:
     if cents is None:
         return "—"
-    amount = Decimal(int(cents)) / 100
-    number = format_decimal(abs(amount), format="#,##0.00", locale=locale or _locale())
-    return f"{'-' if cents < 0 else ''}€ {number}"
+    return euro(cents, locale or _locale())
 
 
 def day(value) -> str:

@@ -1,9 +1,8 @@
 """Time: stored in UTC, compared and shown in Europe/Rome."""
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-ROME = ZoneInfo("Europe/Rome")
+from workflows.timezone import ROME
 
 
 def utcnow() -> datetime:

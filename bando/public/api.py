@@ -1,27 +1,19 @@
 """Public read of the calls: GET /api/v1/editions and /api/v1/editions/{code}."""
 
-from flask import jsonify, url_for
+from flask import url_for
 from sqlalchemy import select
 
 from bando.budget.figures import committed_cents
 from bando.calls.models import Edition
-from bando.core.api import ApiError, bp
+from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
-from bando.core.timeutil import to_rome, utcnow
-from scoring.money import cents_to_str
-
-
-def _moment(value):
-    return to_rome(value).isoformat() if value else None
+from bando.core.timeutil import utcnow
+from bando.public.schemas import EditionDetail, EditionList, EditionSummary
 
 
 def _share(basis_points: int) -> float:
     """Basis points as the share the call file wrote: 1000 → 0.1 (a ratio, not money)."""
     return basis_points / 10000
-
-
-def _guideline(guideline) -> dict:
-    return {"code": guideline.code, "text": guideline.text}
 
 
 def edition_summary(edition: Edition) -> dict:
@@ -30,15 +22,14 @@ def edition_summary(edition: Edition) -> dict:
         "code": edition.code,
         "title": edition.title,
         "state": edition.state,
-        # True only while the call is open and its deadline (Europe/Rome) has not passed.
         "accepting_applications": edition.state == "open" and utcnow() < edition.closes_at,
-        "budget_cap": cents_to_str(edition.budget_cap_cents),
-        "committed": cents_to_str(committed),
-        "available": cents_to_str(edition.budget_cap_cents - committed),
-        "opens_at": _moment(edition.opens_at),
-        "closes_at": _moment(edition.closes_at),
-        "project_starts_on": edition.project_starts_on.isoformat(),
-        "project_ends_on": edition.project_ends_on.isoformat(),
+        "budget_cap": edition.budget_cap_cents,
+        "committed": committed,
+        "available": edition.budget_cap_cents - committed,
+        "opens_at": edition.opens_at,
+        "closes_at": edition.closes_at,
+        "project_starts_on": edition.project_starts_on,
+        "project_ends_on": edition.project_ends_on,
         "legal_basis": edition.legal_basis,
         "office": edition.office,
         "url": url_for("api.get_edition", code=edition.code, _external=False),
@@ -46,13 +37,13 @@ def edition_summary(edition: Edition) -> dict:
 
 
 def edition_detail(edition: Edition) -> dict:
-    data = edition_summary(edition)
-    data.update(
-        description=edition.description,
-        protocol_prefix=edition.protocol_prefix,
-        ranking_published_at=_moment(edition.ranking_published_at),
-        rules={
-            "max_grant": cents_to_str(edition.max_grant_cents),
+    return {
+        **edition_summary(edition),
+        "description": edition.description,
+        "protocol_prefix": edition.protocol_prefix,
+        "ranking_published_at": edition.ranking_published_at,
+        "rules": {
+            "max_grant": edition.max_grant_cents,
             "min_cofinancing_share": _share(edition.min_cofinancing_bp),
             "integration_days": edition.integration_days,
             "reviews_required": edition.reviews_required,
@@ -64,43 +55,62 @@ def edition_detail(edition: Edition) -> dict:
             "budget_categories": list(edition.budget_categories),
             "max_applications_per_organisation": edition.max_applications_per_organisation,
         },
-        allocation={
+        "allocation": {
             "mode": edition.allocation_mode,
             "on_insufficient": edition.on_insufficient,
             "min_partial_share": _share(edition.min_partial_share_bp),
         },
-        attachment_labels=edition.attachment_labels,
-        criteria=[
-            {"code": c.code, "label": c.label, "max_points": c.max_points} for c in edition.criteria
-        ],
-        neighbourhoods=[
+        "attachment_labels": edition.attachment_labels,
+        "criteria": edition.criteria,
+        "neighbourhoods": [
             {
-                "slug": hood.slug,
-                "name": hood.name,
-                "inhabitants": hood.inhabitants,
-                "households": hood.households,
-                "erp_units": hood.erp_units,
-                "intervention_units": hood.intervention_units,
-                "quota": None if hood.quota_cents is None else cents_to_str(hood.quota_cents),
-                "lab_address": hood.lab_address,
-                "guidelines": [_guideline(g) for g in hood.guidelines],
+                **{
+                    name: getattr(hood, name)
+                    for name in (
+                        "slug",
+                        "name",
+                        "inhabitants",
+                        "households",
+                        "erp_units",
+                        "intervention_units",
+                        "lab_address",
+                        "guidelines",
+                    )
+                },
+                "quota": hood.quota_cents,
             }
             for hood in edition.neighbourhoods
         ],
-        general_guidelines=[_guideline(g) for g in edition.general_guidelines],
-    )
-    return data
+        "general_guidelines": edition.general_guidelines,
+    }
 
 
-@bp.get("/editions")
+@endpoint(
+    "GET",
+    "/editions",
+    summary="The calls, newest first, with cap, committed and available money",
+    tag="editions",
+    roles=None,
+    ok=(200, "every edition", EditionList),
+)
 def list_editions():
     editions = db.session.scalars(select(Edition).order_by(Edition.opens_at.desc(), Edition.id))
-    return jsonify(editions=[edition_summary(edition) for edition in editions])
+    return EditionList.of({"editions": [edition_summary(e) for e in editions]})
 
 
-@bp.get("/editions/<code>")
+@endpoint(
+    "GET",
+    "/editions/<code>",
+    summary="One call: rules, neighbourhoods with their guidelines, criteria",
+    tag="editions",
+    roles=None,
+    ok=(200, "the edition", EditionDetail),
+)
 def get_edition(code):
     edition = db.session.scalar(select(Edition).where(Edition.code == code))
     if edition is None:
         raise ApiError(404, f"no edition with code {code!r}")
-    return jsonify(edition_detail(edition))
+    return EditionDetail.of(edition_detail(edition))
+
+
+__all__ = ["EditionSummary", "edition_detail", "edition_summary"]

@@ -216,7 +216,7 @@ CASES = [
     (
         "an email too long for any mailbox",
         422,
-        "email non valido",
+        "al massimo 254 caratteri",
         lambda w, c: c.post(
             "/api/v1/accounts", json={**account(), "email": "a" * 250 + "@example.it"}
         ),
@@ -232,7 +232,7 @@ CASES = [
     (
         "a budget category far too long",
         422,
-        "categoria",
+        "budget.0.category",
         lambda w, c: patch(
             w, c, budget=[{"category": "c" * 500, "description": "", "amount": "1.00"}]
         ),
@@ -392,13 +392,13 @@ CASES = [
     (
         "another organisation's application: read",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.get(f"/api/v1/applications/{w.draft_id}", headers=w.b_headers),
     ),
     (
         "another organisation's application: edit",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.patch(
             f"/api/v1/applications/{w.draft_id}", headers=w.b_headers, json={"title": "mio"}
         ),
@@ -406,25 +406,25 @@ CASES = [
     (
         "another organisation's application: attach",
         404,
-        "no application",
+        "application not found",
         lambda w, c: upload(c, w.b_headers, w.draft_id, pdf_bytes()),
     ),
     (
         "another organisation's application: submit",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.post(f"/api/v1/applications/{w.draft_id}/submit", headers=w.b_headers),
     ),
     (
         "another organisation's application: withdraw",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.post(f"/api/v1/applications/{w.submitted_id}/withdraw", headers=w.a_headers),
     ),
     (
         "another organisation's receipt",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.get(
             f"/api/v1/applications/{w.submitted_id}/receipt.pdf", headers=w.a_headers
         ),
@@ -432,7 +432,7 @@ CASES = [
     (
         "an id that does not exist",
         404,
-        "no application",
+        "application not found",
         lambda w, c: c.get("/api/v1/applications/99999999999999", headers=w.a_headers),
     ),
     (
@@ -452,7 +452,7 @@ CASES = [
     (
         "submitting twice",
         409,
-        "già stata inviata",
+        "invalid_state",
         lambda w, c: c.post(f"/api/v1/applications/{w.submitted_id}/submit", headers=w.b_headers),
     ),
     (
@@ -622,10 +622,15 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(client, world, status,
     if response.is_json:
         body = response.get_json()
         assert body["error"]
-        text = (
-            body["error"]
-            + " "
-            + " ".join(m for messages in body.get("errors", {}).values() for m in messages)
+        # The state machine's code, the fields named and their messages.
+        errors = body.get("errors", {})
+        text = " ".join(
+            [
+                body["error"],
+                body.get("code", ""),
+                *errors,
+                *(m for ms in errors.values() for m in ms),
+            ]
         )
     elif response.status_code == 302:
         text = client.get(response.headers["Location"]).get_data(as_text=True)

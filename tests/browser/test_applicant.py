@@ -277,7 +277,7 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     page.get_by_role("link", name="Le mie domande").first.click()
     page.wait_for_url("**/domande")
     card = page.locator(f'[data-application="{application_id}"]')
-    assert card.locator("[data-state]").inner_text() == "Inviata, in istruttoria"
+    assert card.locator("[data-state]").inner_text() == "Presentata"
     assert protocol in card.inner_text()
     assert card.locator('[data-trigger="submit"]').count() == 1
     # The call takes one application per organisation: no new one offered, a link instead.

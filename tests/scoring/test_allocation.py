@@ -21,9 +21,9 @@ from scoring.allocation import (
     Existing,
     Rules,
     allocate,
-    euro,
     validate_rules,
 )
+from scoring.money import euro
 
 EUR = 100  # cents in a euro
 

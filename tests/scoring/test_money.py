@@ -1,6 +1,14 @@
 import pytest
 
-from scoring.money import MAX_CENTS, AmountError, cents_to_str, parse_cents, share_of
+from scoring.money import (
+    MAX_CENTS,
+    AmountError,
+    amount_text,
+    cents_to_str,
+    euro,
+    parse_cents,
+    share_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +72,11 @@ def test_cents_to_str_and_shares():
     assert cents_to_str(-150) == "-1.50"
     assert share_of(16_000_00, "0.5") == 8_000_00
     assert share_of(3, "0.5") == 2  # half up to the cent
+
+
+def test_euro_is_the_italian_way_and_english_on_request():
+    assert euro(123_456_789) == "€ 1.234.567,89"
+    assert euro(5) == "€ 0,05"
+    assert euro(-94_000_00) == "-€ 94.000,00"
+    assert euro(94_000_00, "en") == "€ 94,000.00"
+    assert amount_text(6_000_00) == "6.000,00"

@@ -113,18 +113,19 @@ def test_not_before_opening():
 
 
 def test_integration_deadline_cuts_both_ways():
-    before = facts("owner", now=NOW - timedelta(seconds=1))
-    at = facts("owner", now=NOW)
-    assert machine.check("integration_requested", "integrate", before) == []
-    assert machine.check("integration_requested", "integrate", at)[0].code == (
+    # The deadline is the last second (23:59:59): all of that second is still in time.
+    within_last_second = facts("owner", now=NOW + timedelta(milliseconds=999))
+    after = facts("owner", now=NOW + timedelta(seconds=1))
+    assert machine.check("integration_requested", "integrate", within_last_second) == []
+    assert machine.check("integration_requested", "integrate", after)[0].code == (
         "integration_deadline_passed"
     )
-    system_before = facts("system", now=NOW - timedelta(seconds=1))
-    system_at = facts("system", now=NOW)
-    assert machine.check("integration_requested", "expire_integration", system_before)[0].code == (
+    system_within = facts("system", now=NOW + timedelta(milliseconds=999))
+    system_after = facts("system", now=NOW + timedelta(seconds=1))
+    assert machine.check("integration_requested", "expire_integration", system_within)[0].code == (
         "integration_deadline_not_passed"
     )
-    assert machine.advance("integration_requested", "expire_integration", system_at) == (
+    assert machine.advance("integration_requested", "expire_integration", system_after) == (
         "ineligible"
     )
 
@@ -161,10 +162,37 @@ def test_edition_machine():
     assert edition_machine.check("open", "close", applicant)[0].code == "forbidden"
     path = ["draft", "open", "closed", "ranked", "allocated", "archived"]
     officer = edition_machine.Facts(now=NOW, actor_role="officer", **base)
-    for (state, nxt), trigger in zip(
-        zip(path, path[1:], strict=False), edition_machine.TRIGGERS, strict=True
-    ):
+    triggers = ["open", "close", "rank", "allocate", "archive"]
+    for (state, nxt), trigger in zip(zip(path, path[1:], strict=False), triggers, strict=True):
         assert edition_machine.advance(state, trigger, officer) == nxt
+
+
+def test_reloading_a_call_never_takes_it_back():
+    now = NOW
+    past = {"opens_at": now - timedelta(days=30), "closes_at": now - timedelta(days=1)}
+    future = {"opens_at": now + timedelta(days=1), "closes_at": now + timedelta(days=30)}
+    running = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=30)}
+    console = {"now": now, "actor_role": None}
+    # A call nobody has applied to may be reloaded, staying where it is…
+    for state, dates in (("draft", future), ("open", running), ("closed", past)):
+        assert (
+            edition_machine.advance(state, "reload", edition_machine.Facts(**console, **dates))
+            == state
+        )
+    # …but never back: an open call does not return to «in preparazione»…
+    [refusal] = edition_machine.check("open", "reload", edition_machine.Facts(**console, **future))
+    assert refusal.code == "already_open"
+    # …nor a closed one to open.
+    [refusal] = edition_machine.check(
+        "closed", "reload", edition_machine.Facts(**console, **running)
+    )
+    assert refusal.code == "already_closed"
+    # Once someone applied, never.
+    applied = edition_machine.Facts(**console, **past, applications=1)
+    assert [r.code for r in edition_machine.check("closed", "reload", applied)] == [
+        "has_applications"
+    ]
+    assert edition_machine.check("ranked", "reload", applied)[0].code == "invalid_state"
 
 
 def test_mermaid_is_drawn_from_the_table():

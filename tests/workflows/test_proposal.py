@@ -5,11 +5,11 @@ from datetime import date
 
 import pytest
 
+from scoring.money import euro
 from workflows.proposal import (
     BudgetLine,
     CallRules,
     Proposal,
-    euro,
     minimum_cofinancing_cents,
     proposal_problems,
 )

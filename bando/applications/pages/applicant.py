@@ -6,9 +6,6 @@ rows plus an "add a row" button. The views are thin: they turn the form into the
 shape and call the same operations as the API.
 """
 
-from decimal import Decimal
-
-from babel.numbers import format_decimal
 from flask import (
     Blueprint,
     Response,
@@ -41,36 +38,35 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, Optional
 
-from bando.accounts.organisations import RegistrationError, register_organisation
+from bando.accounts.operations import register_organisation
 from bando.applications.attachments import (
     ATTACHABLE_STATES,
-    AttachmentError,
     attachment_kinds,
     next_missing_kind,
     store_attachment,
 )
 from bando.applications.facts import submission_problems
 from bando.applications.operations import (
-    ApplicationError,
     applications_at_limit,
     applications_of,
-    budget_categories,
-    budget_category_label,
-    commit,
     create_draft,
     expire_if_due,
     integrate,
     open_editions,
     submit,
     update_draft,
-    visible_application,
     withdraw,
 )
 from bando.applications.receipts import receipt_filename, receipt_pdf
+from bando.applications.rules import visible_application
+from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.formatting import day, moment
 from bando.core.models import AuditEvent
+from bando.core.operations import OperationError, commit
+from bando.core.transitions import TransitionRefused
+from scoring.money import AmountError, amount_text, cents_to_str, parse_cents
 from workflows.organisation import FIELDS as ORGANISATION_FIELDS
 from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
 
@@ -78,27 +74,6 @@ bp = Blueprint("applicant", __name__)
 
 BLANK_ROWS = 3  # blank budget and partner rows offered under the filled ones
 MAX_ROWS = 50
-
-STATE_LABELS = {
-    "draft": _l("Bozza, non ancora inviata"),
-    "submitted": _l("Inviata, in istruttoria"),
-    "integration_requested": _l("Integrazione richiesta"),
-    "eligible": _l("Ammessa alla valutazione"),
-    "ineligible": _l("Non ammissibile"),
-    "scored": _l("Valutata, in attesa della graduatoria"),
-    "funded": _l("Finanziata"),
-    "reserve": _l("In graduatoria, in riserva"),
-    "not_funded": _l("Non finanziata"),
-    "reported": _l("Rendicontazione inviata"),
-    "closed": _l("Conclusa"),
-    "withdrawn": _l("Ritirata"),
-    "renounced": _l("Contributo rinunciato"),
-    "revoked": _l("Contributo revocato"),
-}
-
-
-def state_label(state: str) -> str:
-    return str(STATE_LABELS.get(state, state))
 
 
 def next_step(application) -> str:
@@ -122,11 +97,6 @@ def next_step(application) -> str:
         "reserve": _("Nessuna azione: la domanda sarà finanziata se si liberano risorse"),
         "reported": _("Nessuna azione: la rendicontazione è in verifica"),
     }.get(state, _("Nessuna azione"))
-
-
-@bp.app_template_filter("state_label")
-def _state_label_filter(state):
-    return state_label(state)
 
 
 @bp.app_template_filter("budget_category")
@@ -238,11 +208,15 @@ def register():
     if form.validate_on_submit():
         organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
         organisation["withholding_exempt"] = bool(organisation["withholding_exempt"])
+        account = {
+            "email": form.email.data or "",
+            "password": form.password.data or "",
+            "full_name": form.full_name.data or "",
+            "organisation": organisation,
+        }
         try:
-            user = register_organisation(
-                form.email.data, form.password.data, organisation, full_name=form.full_name.data
-            )
-        except RegistrationError as error:
+            user = register_organisation(account)
+        except OperationError as error:
             db.session.rollback()
             _form_errors(form, error.errors)
             flash(
@@ -250,7 +224,7 @@ def register():
                 "danger",
             )
         else:
-            _commit()
+            commit()
             login_user(user)
             flash(_("Ente registrato. Ora è possibile compilare la domanda."), "success")
             return redirect(url_for("applicant.dashboard"))
@@ -294,7 +268,7 @@ def _events(application):
 def dashboard():
     applications = applications_of(current_user.organisation_id)
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
-        _commit()
+        commit()
     editions = open_editions()
     # Calls where the organisation already has all the applications it may send: no
     # "start" button there, a link to what it has instead.
@@ -326,20 +300,13 @@ def new_application():
         abort(400)
     try:
         application = create_draft(current_user, {"edition": form.edition.data or ""})
-    except ApplicationError as error:
+    except OperationError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return redirect(url_for("applicant.dashboard"))
-    _commit()
+    commit()
     flash(_("Bozza creata: si può salvare e riprendere in qualsiasi momento."), "success")
     return redirect(url_for("applicant.edit", application_id=application.id))
-
-
-def _commit():
-    try:
-        commit()
-    except ApplicationError as error:
-        abort(409, description=error.message)
 
 
 def _own_or_404(application_id):
@@ -347,7 +314,7 @@ def _own_or_404(application_id):
     if application is None:
         abort(404)
     if expire_if_due(application):
-        _commit()
+        commit()
     return application
 
 
@@ -412,9 +379,7 @@ def _form_for(application, formdata=None):
 def _amount_text(cents: int) -> str:
     """An amount as typed back into the form, the Italian way ("6.000,00"), whatever the
     page's language: parse_cents reads it back; the API keeps "6000.00"."""
-    if not cents:
-        return ""
-    return format_decimal(Decimal(cents) / 100, format="#,##0.00", locale="it")
+    return amount_text(cents) if cents else ""
 
 
 def _proposal_from_form(form):
@@ -436,7 +401,7 @@ def _proposal_from_form(form):
             {
                 "category": values.get("category") or "",
                 "description": values.get("description") or "",
-                "amount": values.get("amount") or "",
+                "amount": _api_amount(values.get("amount")),
             }
         )
         budget_rows.append(index)
@@ -448,10 +413,10 @@ def _proposal_from_form(form):
         partners.append({k: values.get(k) or "" for k in ("name", "tax_code", "role")})
         partner_rows.append(index)
     data["budget"], data["partners"] = budget, partners
-    data["requested_amount"] = form.requested_amount.data or ""
+    data["requested_amount"] = _api_amount(form.requested_amount.data)
     cofinancing = (form.cofinancing_amount.data or "").strip()
     if cofinancing:
-        data["cofinancing_amount"] = cofinancing
+        data["cofinancing_amount"] = _api_amount(cofinancing)
     else:
         data["cofinancing_amount"] = _computed_cofinancing(budget, data["requested_amount"])
     return data, {"budget": budget_rows, "partners": partner_rows}
@@ -459,14 +424,24 @@ def _proposal_from_form(form):
 
 def _computed_cofinancing(budget, requested):
     """Left blank, the co-financing is what the requested contribution does not cover."""
-    from scoring.money import AmountError, cents_to_str, parse_cents
-
     try:
         total = sum(parse_cents(line["amount"]) for line in budget)
         rest = total - parse_cents(requested or "0")
     except AmountError:
-        return ""
-    return cents_to_str(rest) if rest > 0 else ""
+        return "0.00"
+    return cents_to_str(max(rest, 0))
+
+
+def _api_amount(text) -> str:
+    """An amount typed the Italian way ("6.000,00", "6.000") in the API's form ("6000.00");
+    what cannot be read goes on as typed, for the schema to refuse next to its field."""
+    text = (text or "").strip()
+    if not text:
+        return "0.00"
+    try:
+        return cents_to_str(parse_cents(text))
+    except (AmountError, ArithmeticError):
+        return text
 
 
 def _remap_rows(errors: dict, rows: dict) -> dict:
@@ -511,7 +486,7 @@ def edit(application_id):
                 data, rows = _proposal_from_form(form)
                 try:
                     update_draft(application, current_user, data)
-                except ApplicationError as error:
+                except OperationError as error:
                     db.session.rollback()
                     refused = True
                     loose = _form_errors(form, _remap_rows(error.errors, rows))
@@ -519,7 +494,7 @@ def edit(application_id):
                         loose = {"": [error.message]}
                     flash(_("Bozza NON salvata: correggere i campi indicati."), "danger")
                 else:
-                    _commit()
+                    commit()
                     flash(_("Bozza salvata."), "success")
                     return redirect(url_for("applicant.edit", application_id=application.id))
         status = 422 if refused or form.errors else 200
@@ -576,11 +551,11 @@ def upload(application_id):
     data = upload.read(limit + 1)
     try:
         store_attachment(application, form.kind.data, upload.filename, data, current_user, limit)
-    except AttachmentError as error:
+    except OperationError as error:
         db.session.rollback()
         flash(_("Documento non caricato: %(why)s", why=error.message), "danger")
         return redirect(back)
-    _commit()
+    commit()
     flash(_("Documento caricato."), "success")
     return redirect(back)
 
@@ -613,11 +588,11 @@ def send(application_id):
     if form.validate_on_submit():
         try:
             submit(application, current_user)
-        except ApplicationError as error:
+        except TransitionRefused as error:
             db.session.rollback()
-            refusal = error.message
+            refusal = error.reason
         else:
-            _commit()
+            commit()
             # No flash: the receipt page says it, with the protocol, in its own green box.
             return redirect(url_for("applicant.receipt", application_id=application.id))
     problems = submission_problems(application)
@@ -674,11 +649,11 @@ def integration(application_id):
     if form.validate_on_submit():
         try:
             integrate(application, current_user, (form.reason.data or "").strip()[:2000])
-        except ApplicationError as error:
+        except TransitionRefused as error:
             db.session.rollback()
-            refusal = error.message
+            refusal = error.reason
         else:
-            _commit()
+            commit()
             flash(_("Integrazione inviata all'ufficio."), "success")
             return redirect(url_for("applicant.dashboard"))
     return (
@@ -704,11 +679,11 @@ def withdrawal(application_id):
     if form.validate_on_submit():
         try:
             withdraw(application, current_user, (form.reason.data or "").strip()[:2000])
-        except ApplicationError as error:
+        except TransitionRefused as error:
             db.session.rollback()
-            refusal = error.message
+            refusal = error.reason
         else:
-            _commit()
+            commit()
             flash(_("La domanda è stata ritirata."), "success")
             return redirect(url_for("applicant.dashboard"))
     return (

@@ -14,10 +14,11 @@ from wtforms.validators import AnyOf, Length
 
 from bando.applications.lifecycle import expire_if_overdue, fire
 from bando.applications.models import Application
+from bando.applications.rules import can_decide_admissibility, visible_application
 from bando.calls.models import Edition
-from bando.core import labels
 from bando.core.auth import roles_required
 from bando.core.extensions import db
+from bando.core.labels import state_label
 from bando.core.transitions import TransitionRefused
 
 bp = Blueprint("officer", __name__, url_prefix="/istruttoria")
@@ -79,8 +80,8 @@ def dashboard():
 @bp.route("/domande/<int:application_id>/esito", methods=["POST"])
 @roles_required("officer")
 def decide(application_id):
-    application = db.session.get(Application, application_id) if application_id < 2**31 else None
-    if application is None:
+    application = visible_application(current_user, application_id)
+    if application is None or not can_decide_admissibility(current_user, application):
         abort(404)
     back = url_for(".dashboard", bando=application.edition.code)
     form = DecisionForm()
@@ -110,7 +111,3 @@ def decide(application_id):
         "success",
     )
     return redirect(back)
-
-
-def state_label(state):
-    return labels.state_label(state)

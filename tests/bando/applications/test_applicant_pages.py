@@ -140,7 +140,7 @@ def test_register_write_attach_submit_and_download_the_receipt(client, edition):
 
     # The dashboard tells the state in plain Italian; the form is now read-only.
     dashboard = client.get("/domande")
-    assert "Inviata, in istruttoria" in dashboard.text
+    assert "Presentata" in dashboard.text
     assert application.protocol in dashboard.text
     assert 'data-trigger="submit"' in dashboard.text  # the timeline of events
     view = client.get(url)

@@ -189,7 +189,10 @@ def test_request_for_documents_then_lazy_expiry(world):
         select(Notification).where(Notification.subject.like("Richiesta di integrazione%"))
     ).first()
     assert "Allegare lo statuto firmato." in notice.body
-    assert expire_if_overdue(application, now=application.integration_deadline) is not None
+    last_second = application.integration_deadline  # 23:59:59 Rome time of the last day
+    assert expire_if_overdue(application, now=last_second + timedelta(milliseconds=999)) is None
+    assert application.state == "integration_requested"
+    assert expire_if_overdue(application, now=last_second + timedelta(seconds=1)) is not None
     db.session.commit()
     assert application.state == "ineligible"
     [_, expired] = audit.events_of_application(application.id)
@@ -208,13 +211,13 @@ def test_lazy_expiry_waits_for_the_deadline(world):
     deadline = utcnow() + timedelta(hours=1)
     put_in_state(application, "integration_requested", integration_deadline=deadline)
     db.session.commit()
-    assert expire_if_overdue(application, now=deadline - timedelta(seconds=1)) is None
+    assert expire_if_overdue(application, now=deadline) is None
     assert application.state == "integration_requested"
-    # The owner may answer until the last second, not after.
+    # The owner may answer until the end of the last second, not after.
     with pytest.raises(TransitionRefused) as refused:
-        fire(application, "integrate", owner, now=deadline)
+        fire(application, "integrate", owner, now=deadline + timedelta(seconds=1))
     assert refused.value.code == "integration_deadline_passed"
-    fire(application, "integrate", owner, now=deadline - timedelta(seconds=1))
+    fire(application, "integrate", owner, now=deadline + timedelta(milliseconds=999))
     db.session.commit()
     assert application.state == "submitted"
 

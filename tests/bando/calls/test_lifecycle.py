@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from bando.applications.operations import ApplicationError, create_draft
+from bando.applications.operations import create_draft
 from bando.calls.lifecycle import fire_edition, open_if_due
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.operations import OperationError
 from bando.core.timeutil import utcnow
 from bando.core.transitions import TransitionRefused
 from tests.bando.applications.data import proposal
@@ -72,7 +73,7 @@ def test_a_proposal_before_the_opening_date_is_refused(app):
     edition = _draft_edition(timedelta(days=1))
     applicant = create_user("applicant")
     db.session.commit()
-    with pytest.raises(ApplicationError) as refused:
+    with pytest.raises(OperationError) as refused:
         create_draft(applicant, proposal(edition))
     assert "non è ancora aperto" in refused.value.message
     db.session.rollback()

@@ -520,7 +520,7 @@ def test_reload_updates_an_edition_without_applications(app, tmp_path):
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.trigger, e.edition_id, e.actor_label) for e in events] == [
         ("load_call", edition_id, events[0].actor_label),
-        ("reload_call", edition_id, events[0].actor_label),
+        ("reload", edition_id, events[0].actor_label),
     ]
     assert events[1].payload["file"] == "fixed.toml" and len(events[1].payload["sha256"]) == 64
     assert audit.verify() is None

@@ -1,0 +1,9 @@
+"""The payloads of the officer's moves on a call."""
+
+from bando.core.schemas import EventOut, Out
+
+
+class EditionMoved(Out):
+    code: str
+    state: str
+    event: EventOut
