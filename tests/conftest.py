@@ -7,14 +7,18 @@ tables.
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from bando import create_app
 from bando.core.extensions import db
+from tests.openapi_check import DocumentChecker
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -23,12 +27,36 @@ def pytest_report_header(config):
     return f"database: {PG_URL or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
 
 
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "bando" / "translations"
+COMPILED: dict[str, str] = {}
+
+
+def compile_catalogues(folder: Path) -> str:
+    """The catalogues compiled from the .po files into `folder`, outside the source tree,
+    so the pages are checked against the .po as it is now."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        target = folder / po.relative_to(TRANSLATIONS).with_suffix(".mo")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as source, target.open("wb") as handle:
+            write_mo(handle, read_po(source, locale=po.parts[-3]), use_fuzzy=True)
+    return str(folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations(tmp_path_factory):
+    COMPILED["dir"] = compile_catalogues(tmp_path_factory.mktemp("translations"))
+    return COMPILED["dir"]
+
+
 def _config(url):
     return {
+        "BABEL_TRANSLATION_DIRECTORIES": COMPILED.get("dir", "translations"),
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test",
+        # Cheap hashing: the suite signs in hundreds of times; production keeps the defaults.
+        "ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
 
 
@@ -71,16 +99,36 @@ def _truncate_all():
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
+_CHECKER: list[DocumentChecker] = []
+
+
+def document_checker(app) -> DocumentChecker:
+    """The checker of the OpenAPI document the app serves (the same for every app)."""
+    if not _CHECKER:
+        from bando.core.openapi import document
+
+        with app.test_request_context():
+            _CHECKER.append(DocumentChecker(document()))
+    return _CHECKER[0]
+
+
 class RequestClient(FlaskClient):
     """A test client whose requests start with an empty `g`, as each request does in
     production. The `app` fixture keeps one app context open for the test's own database
-    work, and Flask reuses that context (and its `g`) for requests made inside it."""
+    work, and Flask reuses that context (and its `g`) for requests made inside it.
+
+    Every answer of the API is checked against the served OpenAPI document."""
 
     def open(self, *args, **kwargs):
         if has_app_context():
             for name in list(g):
                 g.pop(name)
-        return super().open(*args, **kwargs)
+        response = super().open(*args, **kwargs)
+        request = response.request
+        document_checker(self.application).check(
+            request.method, request.path, response.status_code, response.mimetype, response.data
+        )
+        return response
 
 
 @pytest.fixture

@@ -135,8 +135,10 @@ def svg(
     initial: str = "draft",
     short_labels: dict | None = None,
     title: str = "Stati di una domanda",
+    translate=lambda text: text,
 ) -> str:
-    """An inline SVG of the machine: states as boxes, moves as arrows with short labels."""
+    """An inline SVG of the machine: states as boxes, moves as arrows with short labels,
+    each label passed through `translate` (the page's language)."""
     from html import escape
 
     short_labels = short_labels or application.TRIGGER_SHORT_LABELS
@@ -171,9 +173,9 @@ def svg(
         parts.append(
             f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style} '
             f'stroke-width="1.4" marker-end="url(#arrow)"><title>'
-            f"{escape(machine.trigger_labels[trigger])}</title></line>"
+            f"{escape(translate(machine.trigger_labels[trigger]))}</title></line>"
         )
-        text = short_labels.get(trigger, trigger)
+        text = translate(short_labels.get(trigger, trigger))
         if (text, dest) in labelled:  # one label for the same move from several states
             continue
         labelled.add((text, dest))
@@ -202,7 +204,7 @@ def svg(
             f'<g data-state="{state}"><rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" '
             f'width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}"{first}/>'
             f'<text x="{x:.1f}" y="{y + 4.5:.1f}" font-size="13" text-anchor="middle" '
-            f'fill="#17324d">{escape(machine.state_labels[state])}</text></g>'
+            f'fill="#17324d">{escape(translate(machine.state_labels[state]))}</text></g>'
         )
     parts.extend(labels)
     parts.append("</svg>")

@@ -3,10 +3,11 @@ sign-in, tokens), the sign-in pages, the API and `bando users`."""
 
 
 def init_app(app):
-    from bando.accounts import api, cli, pages  # noqa: F401  (API routes)
+    from bando.accounts import api, cli, pages, passwords  # noqa: F401  (API routes)
     from bando.accounts.operations import user_by_id, user_for_token
     from bando.core.auth import init_loaders
 
     init_loaders(app, user_by_id=user_by_id, user_by_token=user_for_token)
+    passwords.configure(app.config.get("ARGON2"))
     app.register_blueprint(pages.bp)
     cli.init_app(app)

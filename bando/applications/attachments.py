@@ -28,8 +28,8 @@ DEFAULT_LABELS = {
 }
 
 
-def _refused(status: int, field: str, message: str) -> OperationError:
-    return OperationError(status, message, {field: [message]})
+def _refused(status: int, field: str, message: str, code=None) -> OperationError:
+    return OperationError(status, message, {field: [message]}, code=code)
 
 
 def attachment_kinds(edition) -> dict[str, str]:
@@ -86,6 +86,7 @@ def store_attachment(
             "file",
             "i documenti si possono caricare o sostituire solo in bozza o quando è richiesta "
             "un'integrazione",
+            code="not_attachable",
         )
     kinds = attachment_kinds(application.edition)
     if not isinstance(kind, str) or kind not in kinds:

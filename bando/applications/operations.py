@@ -244,17 +244,23 @@ def create_draft(actor: User, data) -> Application:
     edition = _edition_for(code) if isinstance(code, str) and code.strip() else None
     given = read_proposal(NewProposal, data, edition)
     if utcnow() < edition.opens_at:
-        raise OperationError(409, f"il bando «{edition.title}» non è ancora aperto")
+        raise OperationError(
+            409, f"il bando «{edition.title}» non è ancora aperto", code="edition_not_open"
+        )
     open_if_due(edition)
     if edition.state != "open" or utcnow() >= edition.closes_at:
-        raise OperationError(409, f"il bando «{edition.title}» non accetta domande")
+        raise OperationError(
+            409, f"il bando «{edition.title}» non accetta domande", code="edition_not_open"
+        )
     # Two drafts started at once must not both slip under the limit: lock the organisation.
     db.session.execute(
         select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update()
     )
     existing = applications_at_limit(edition, actor.organisation_id)
     if existing:
-        raise OperationError(409, limit_reached_message(edition, len(existing)))
+        raise OperationError(
+            409, limit_reached_message(edition, len(existing)), code="limit_reached"
+        )
     application = Application(
         edition=edition, organisation_id=actor.organisation_id, created_by=actor
     )
@@ -267,11 +273,17 @@ def create_draft(actor: User, data) -> Application:
 def update_draft(application: Application, actor: User, data) -> Application:
     """Changes the fields sent (flushed, not committed); only a draft."""
     if application.state not in EDITABLE_STATES:
-        raise OperationError(409, "la domanda è già stata inviata: non si può più modificare")
+        raise OperationError(
+            409, "la domanda è già stata inviata: non si può più modificare", code="not_a_draft"
+        )
     if isinstance(data, dict) and data.get("edition", application.edition.code) != (
         application.edition.code
     ):
-        raise OperationError(409, "il bando di una domanda non si cambia: creare una nuova domanda")
+        raise OperationError(
+            409,
+            "il bando di una domanda non si cambia: creare una nuova domanda",
+            code="edition_unchangeable",
+        )
     given = read_proposal(ProposalChange, data, application.edition, application)
     _apply(application, given)
     db.session.flush()

@@ -19,6 +19,7 @@ class Defaults:
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # a whole request; one attachment is capped lower
     MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
     API_TOKEN_HOURS = 12
+    ARGON2 = None  # argon2 parameters (time_cost, memory_cost…); None: the library's defaults
     # Mail: with no MAIL_SERVER the messages are written to the log (development).
     MAIL_SERVER = None
     MAIL_PORT = 25

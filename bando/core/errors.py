@@ -51,6 +51,8 @@ def init_app(app):
             body = {"error": error.message}
             if error.errors:
                 body["errors"] = error.errors
+            if error.code:
+                body["code"] = error.code
             return jsonify(body), error.status
         return render_template("error.html", code=error.status, message=error.message), (
             error.status

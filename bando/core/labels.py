@@ -76,7 +76,9 @@ def diagram_rows() -> list[dict]:
 @_template_global("lifecycle_diagram_svg")
 def diagram_svg() -> Markup:
     # Built from the transition table with escaped labels: safe to inline.
-    return Markup(diagram.svg(title=_("Stati di una domanda e passaggi tra di essi")))
+    return Markup(
+        diagram.svg(title=_("Stati di una domanda e passaggi tra di essi"), translate=gettext)
+    )
 
 
 def init_app(app):

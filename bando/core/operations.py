@@ -16,11 +16,12 @@ class OperationError(Exception):
     """An operation refused: an HTTP-like status, an Italian message, messages by field.
     Nothing was written (the handler, or the page that catches it, rolls back)."""
 
-    def __init__(self, status: int, message: str, errors: dict | None = None):
+    def __init__(self, status: int, message: str, errors: dict | None = None, *, code=None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors or {}
+        self.code = code  # for programs, where the refusal has a name (a 409's, mostly)
 
 
 def commit(message: str = CONFLICT) -> None:
@@ -30,4 +31,4 @@ def commit(message: str = CONFLICT) -> None:
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        raise OperationError(409, message) from None
+        raise OperationError(409, message, code="concurrent_update") from None

@@ -29,10 +29,15 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
+KIT = Path(__file__).resolve().parents[2] / "bando/static/vendor/bootstrap-italia/css"
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (`make browser` installs it)")
+    if not (KIT / "bootstrap-italia.min.css").exists():
+        pytest.skip("needs the Bootstrap Italia kit in bando/static/vendor (`make static`)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -75,7 +80,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(app):
+def live_server(app, tmp_path):
     """The site at `live_server.url`, on the same database as `app`, CSRF enabled.
 
     The test's own session (the `app` fixture's) must commit before the browser reads what
@@ -83,11 +88,13 @@ def live_server(app):
     """
     served = create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "ARGON2")},
+            "BABEL_TRANSLATION_DIRECTORIES": app.config["BABEL_TRANSLATION_DIRECTORIES"],
             "SECRET_KEY": "browser-tests",
             "WTF_CSRF_ENABLED": True,
             "MAIL_SERVER": None,
-        }
+        },
+        instance_path=str(tmp_path / "served-instance"),
     )
     assert served.config["SQLALCHEMY_DATABASE_URI"] == app.config["SQLALCHEMY_DATABASE_URI"]
     with LiveServer(served) as server:

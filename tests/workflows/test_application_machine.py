@@ -67,20 +67,88 @@ def test_every_state_trigger_and_actor(state, trigger, kind):
         assert machine.advance(state, trigger, f) == dest
 
 
-def test_the_table_matches_the_design():
-    edges = {
-        (s, row["trigger"], row["dest"]) for row in machine.MACHINE.table for s in row["source"]
-    }
-    assert ("draft", "submit", "submitted") in edges
-    assert ("integration_requested", "expire_integration", "ineligible") in edges
-    assert ("reserve", "fund", "funded") in edges
-    withdrawable = {s for s, t, _ in edges if t == "withdraw"}
-    assert withdrawable == {
-        "draft", "submitted", "integration_requested", "eligible", "scored", "reserve"
-    }  # fmt: skip
+# Written from the diagram of DESIGN.md ("Application states"), not read from the table.
+DESIGN_EDGES = {
+    ("draft", "submit", "submitted"),
+    ("submitted", "request_integration", "integration_requested"),
+    ("integration_requested", "integrate", "submitted"),
+    ("submitted", "declare_eligible", "eligible"),
+    ("submitted", "declare_ineligible", "ineligible"),
+    ("integration_requested", "declare_ineligible", "ineligible"),
+    ("integration_requested", "expire_integration", "ineligible"),
+    ("eligible", "complete_scoring", "scored"),
+    ("scored", "allocate_funded", "funded"),
+    ("scored", "allocate_reserve", "reserve"),
+    ("scored", "allocate_not_funded", "not_funded"),
+    ("reserve", "fund", "funded"),
+    ("draft", "withdraw", "withdrawn"),
+    ("submitted", "withdraw", "withdrawn"),
+    ("integration_requested", "withdraw", "withdrawn"),
+    ("eligible", "withdraw", "withdrawn"),
+    ("scored", "withdraw", "withdrawn"),
+    ("reserve", "withdraw", "withdrawn"),
+    ("funded", "file_report", "reported"),
+    ("reported", "approve_report", "closed"),
+    ("funded", "renounce", "renounced"),
+    ("funded", "revoke", "revoked"),
+    ("reported", "revoke", "revoked"),
+}
+
+
+def test_the_table_is_the_design():
+    assert set(machine.MACHINE.edges()) == DESIGN_EDGES
     assert set(machine.MACHINE.final_states()) == {
         "ineligible", "not_funded", "closed", "withdrawn", "renounced", "revoked"
     }  # fmt: skip
+
+
+def test_the_machine_moves_and_runs_the_effects_around_the_move():
+    from workflows.machine import StateMachine
+
+    seen = []
+    toy = StateMachine(
+        states=("a", "b"),
+        table=[
+            {"trigger": "go", "source": "a", "dest": "b", "roles": ("officer",), "guards": ("ok",)}
+        ],
+        guards={"ok": lambda f: None if f["ok"] else machine.Refusal("no", "non si può")},
+        actor_kind=lambda f: f["role"],
+        state_labels={"a": "A", "b": "B"},
+        trigger_labels={"go": "Vai"},
+        role_labels={},
+        subject="una prova",
+    )
+    toy.effect("go")(lambda subject, context: seen.append(("before", subject.state, context)))
+    toy.effect("go", when="after")(lambda subject, context: seen.append(("after", subject.state)))
+
+    class Row:
+        state = "a"
+
+    row = Row()
+    # Refused by a guard: the row stays, no effect runs.
+    with pytest.raises(Refused) as refused:
+        toy.fire(row, "go", {"ok": False, "role": "officer"}, context="ctx")
+    assert (refused.value.code, row.state, seen) == ("no", "a", [])
+    # Refused for the role: the same, with the role's reason.
+    with pytest.raises(Refused) as refused:
+        toy.fire(row, "go", {"ok": True, "role": "applicant"}, context="ctx")
+    assert refused.value.code == "forbidden" and row.state == "a"
+    # Allowed: the Machine moves the row itself, effects before and after the move.
+    assert toy.fire(row, "go", {"ok": True, "role": "officer"}, context="ctx") == "b"
+    assert row.state == "b"
+    assert seen == [("before", "a", "ctx"), ("after", "b")]
+    # A pure move (no context) runs no effect; an effect raising before the move stops it.
+    assert toy.advance("a", "go", {"ok": True, "role": "officer"}) == "b"
+    assert len(seen) == 2
+
+    def veto(subject, context):
+        raise Refused([machine.Refusal("late", "troppo tardi")])
+
+    toy.effect("go")(veto)
+    row.state = "a"
+    with pytest.raises(Refused) as refused:
+        toy.fire(row, "go", {"ok": True, "role": "officer"}, context="ctx")
+    assert refused.value.code == "late" and row.state == "a"
 
 
 def test_submitting_at_exactly_closes_at_is_refused_one_second_before_accepted():

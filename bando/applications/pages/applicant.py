@@ -1,4 +1,4 @@
-"""The applicant's pages: registration, the dashboard, the proposal form, attachments,
+"""The applicant's pages: the dashboard, the proposal form, attachments,
 submission with its receipt, answering a request for documents, withdrawing.
 
 Server-rendered and usable without JavaScript: repeatable rows are a fixed number of blank
@@ -18,27 +18,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
+from flask_login import current_user
 from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    EmailField,
-    FieldList,
-    Form,
-    FormField,
-    PasswordField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-    widgets,
-)
-from wtforms.validators import EqualTo, Optional
 
-from bando.accounts.operations import register_organisation
 from bando.applications.attachments import (
     ATTACHABLE_STATES,
     attachment_kinds,
@@ -57,23 +39,28 @@ from bando.applications.operations import (
     update_draft,
     withdraw,
 )
+from bando.applications.pages.forms import (
+    BLANK_ROWS,
+    ApplicationForm,
+    ConfirmForm,
+    CreateForm,
+    UploadForm,
+    amount_field,
+    proposal_from_form,
+    remap_rows,
+)
 from bando.applications.receipts import receipt_filename, receipt_pdf
 from bando.applications.rules import visible_application
 from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.formatting import day, moment
+from bando.core.forms import place_errors
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError, commit
 from bando.core.transitions import TransitionRefused
-from scoring.money import AmountError, amount_text, cents_to_str, parse_cents
-from workflows.organisation import FIELDS as ORGANISATION_FIELDS
-from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
 
 bp = Blueprint("applicant", __name__)
-
-BLANK_ROWS = 3  # blank budget and partner rows offered under the filled ones
-MAX_ROWS = 50
 
 
 def next_step(application) -> str:
@@ -107,147 +94,7 @@ def _budget_category_filter(code):
 # --- forms -----------------------------------------------------------------------------------
 
 
-def _legal_form_choices():
-    return {
-        str(_l("Enti senza scopo di lucro")): list(NON_PROFIT_FORMS.items()),
-        str(_l("Imprese con scopo di lucro (non ammesse)")): [
-            (code, label[0].upper() + label[1:]) for code, label in FOR_PROFIT_FORMS.items()
-        ],
-    }
-
-
-class RegistrationForm(FlaskForm):
-    name = StringField(_l("Denominazione dell'ente"))
-    tax_code = StringField(_l("Codice fiscale dell'ente"))
-    vat_number = StringField(_l("Partita IVA (se l'ente ne ha una)"))
-    legal_form = SelectField(_l("Forma giuridica"), validate_choice=False)
-    pec = EmailField(_l("Indirizzo PEC"))
-    address = StringField(_l("Sede legale (indirizzo completo)"))
-    legal_representative = StringField(_l("Legale rappresentante (nome e cognome)"))
-    runts_number = StringField(_l("Numero di iscrizione al RUNTS (se iscritto)"))
-    withholding_exempt = BooleanField(
-        _l("L'ente NON è soggetto alla ritenuta d'acconto del 4 % (art. 28 DPR 600/1973)")
-    )
-    withholding_reason = StringField(_l("Motivo dell'esenzione (norma di riferimento)"))
-    full_name = StringField(_l("Nome e cognome di chi compila"))
-    email = EmailField(_l("Email per accedere"))
-    password = PasswordField(_l("Password (almeno 10 caratteri)"))
-    password_confirm = PasswordField(
-        _l("Ripeti la password"),
-        validators=[EqualTo("password", _l("Le due password non coincidono"))],
-    )
-    register = SubmitField(_l("Registra l'ente"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.legal_form.choices = {"": [("", _("— scegliere —"))], **_legal_form_choices()}
-
-
-class BudgetRowForm(Form):
-    category = SelectField(_l("Categoria"), validate_choice=False)
-    description = StringField(_l("Descrizione"))
-    amount = StringField(_l("Importo (€)"))
-
-
-class PartnerRowForm(Form):
-    name = StringField(_l("Nome del partner"))
-    tax_code = StringField(_l("Codice fiscale"))
-    role = StringField(_l("Ruolo nel progetto"))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-class ApplicationForm(FlaskForm):
-    neighbourhood = SelectField(_l("Quartiere"), validate_choice=False)
-    guidelines = MultiCheckboxField(_l("Linee di indirizzo affrontate"), validate_choice=False)
-    title = StringField(_l("Titolo del progetto"))
-    summary = TextAreaField(_l("Sintesi (poche righe)"))
-    description = TextAreaField(_l("Descrizione del progetto"))
-    objectives = TextAreaField(_l("Obiettivi"))
-    places = TextAreaField(_l("Luoghi di svolgimento"))
-    timeline = TextAreaField(_l("Tempi e fasi"))
-    start_date = StringField(_l("Data di inizio"), render_kw={"type": "date"})
-    end_date = StringField(_l("Data di fine"), render_kw={"type": "date"})
-    budget = FieldList(FormField(BudgetRowForm), max_entries=MAX_ROWS)
-    requested_amount = StringField(_l("Contributo richiesto al Comune (€)"))
-    cofinancing_amount = StringField(
-        _l("Cofinanziamento dell'ente (€) — se vuoto: costo totale meno contributo")
-    )
-    partners = FieldList(FormField(PartnerRowForm), max_entries=MAX_ROWS)
-    save = SubmitField(_l("Salva bozza"))
-    add_budget_row = SubmitField(_l("Aggiungi riga di spesa"))
-    add_partner_row = SubmitField(_l("Aggiungi partner"))
-
-
-class CreateForm(FlaskForm):
-    edition = SelectField(_l("Bando"), validate_choice=False)
-    create = SubmitField(_l("Inizia la domanda"))
-
-
-class UploadForm(FlaskForm):
-    kind = SelectField(_l("Documento"), validate_choice=False)
-    upload = SubmitField(_l("Carica il PDF"))
-
-
-class ConfirmForm(FlaskForm):
-    reason = TextAreaField(_l("Note (facoltative)"), validators=[Optional()])
-    confirm = SubmitField(_l("Conferma"))
-
-
 # --- registration ----------------------------------------------------------------------------
-
-
-@bp.route("/registrazione", methods=["GET", "POST"])
-def register():
-    if current_user.is_authenticated:
-        return redirect(url_for("applicant.dashboard"))
-    form = RegistrationForm()
-    if form.validate_on_submit():
-        organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
-        organisation["withholding_exempt"] = bool(organisation["withholding_exempt"])
-        account = {
-            "email": form.email.data or "",
-            "password": form.password.data or "",
-            "full_name": form.full_name.data or "",
-            "organisation": organisation,
-        }
-        try:
-            user = register_organisation(account)
-        except OperationError as error:
-            db.session.rollback()
-            _form_errors(form, error.errors)
-            flash(
-                _("La registrazione non è andata a buon fine: correggere i campi indicati."),
-                "danger",
-            )
-        else:
-            commit()
-            login_user(user)
-            flash(_("Ente registrato. Ora è possibile compilare la domanda."), "success")
-            return redirect(url_for("applicant.dashboard"))
-    return render_template("auth/register.html", form=form)
-
-
-def _form_errors(form, errors: dict) -> dict[str, list[str]]:
-    """Puts each message next to its field; returns, by section, those that belong to a
-    whole section (e.g. "budget": the lines do not add up) or to no field of the form."""
-    loose: dict[str, list[str]] = {}
-    for key, messages in errors.items():
-        parts = key.removeprefix("organisation.").split(".")
-        field = form
-        try:
-            for part in parts:
-                field = field[int(part)] if part.isdigit() else field[part]
-        except (KeyError, IndexError, TypeError):
-            field = None
-        if field is None or isinstance(field, FieldList | FormField) or field is form:
-            loose.setdefault(parts[0], []).extend(messages)
-            continue
-        field.errors = [*field.errors, *messages]
-    return loose
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -336,13 +183,13 @@ def _form_for(application, formdata=None):
             "timeline": application.timeline,
             "start_date": application.start_date.isoformat() if application.start_date else "",
             "end_date": application.end_date.isoformat() if application.end_date else "",
-            "requested_amount": _amount_text(application.requested_cents),
-            "cofinancing_amount": _amount_text(application.cofinancing_cents),
+            "requested_amount": amount_field(application.requested_cents),
+            "cofinancing_amount": amount_field(application.cofinancing_cents),
             "budget": [
                 {
                     "category": line.category,
                     "description": line.description,
-                    "amount": _amount_text(line.amount_cents),
+                    "amount": amount_field(line.amount_cents),
                 }
                 for line in application.budget_lines
             ],
@@ -376,87 +223,6 @@ def _form_for(application, formdata=None):
     return form
 
 
-def _amount_text(cents: int) -> str:
-    """An amount as typed back into the form, the Italian way ("6.000,00"), whatever the
-    page's language: parse_cents reads it back; the API keeps "6000.00"."""
-    return amount_text(cents) if cents else ""
-
-
-def _proposal_from_form(form):
-    """The form in the API's shape; blank rows dropped; rows remembered for the messages."""
-    data = {
-        name: getattr(form, name).data or ""
-        for name in ("title", "summary", "description", "objectives", "places", "timeline")
-    }
-    data["neighbourhood"] = form.neighbourhood.data or None
-    data["guidelines"] = list(form.guidelines.data or [])
-    data["start_date"] = form.start_date.data or None
-    data["end_date"] = form.end_date.data or None
-    budget, budget_rows = [], []
-    for index, row in enumerate(form.budget):
-        values = row.form.data
-        if not any((values.get(k) or "").strip() for k in ("category", "description", "amount")):
-            continue
-        budget.append(
-            {
-                "category": values.get("category") or "",
-                "description": values.get("description") or "",
-                "amount": _api_amount(values.get("amount")),
-            }
-        )
-        budget_rows.append(index)
-    partners, partner_rows = [], []
-    for index, row in enumerate(form.partners):
-        values = row.form.data
-        if not any((values.get(k) or "").strip() for k in ("name", "tax_code", "role")):
-            continue
-        partners.append({k: values.get(k) or "" for k in ("name", "tax_code", "role")})
-        partner_rows.append(index)
-    data["budget"], data["partners"] = budget, partners
-    data["requested_amount"] = _api_amount(form.requested_amount.data)
-    cofinancing = (form.cofinancing_amount.data or "").strip()
-    if cofinancing:
-        data["cofinancing_amount"] = _api_amount(cofinancing)
-    else:
-        data["cofinancing_amount"] = _computed_cofinancing(budget, data["requested_amount"])
-    return data, {"budget": budget_rows, "partners": partner_rows}
-
-
-def _computed_cofinancing(budget, requested):
-    """Left blank, the co-financing is what the requested contribution does not cover."""
-    try:
-        total = sum(parse_cents(line["amount"]) for line in budget)
-        rest = total - parse_cents(requested or "0")
-    except AmountError:
-        return "0.00"
-    return cents_to_str(max(rest, 0))
-
-
-def _api_amount(text) -> str:
-    """An amount typed the Italian way ("6.000,00", "6.000") in the API's form ("6000.00");
-    what cannot be read goes on as typed, for the schema to refuse next to its field."""
-    text = (text or "").strip()
-    if not text:
-        return "0.00"
-    try:
-        return cents_to_str(parse_cents(text))
-    except (AmountError, ArithmeticError):
-        return text
-
-
-def _remap_rows(errors: dict, rows: dict) -> dict:
-    """Errors name rows by their place among the filled ones; the form counts blank ones."""
-    remapped = {}
-    for key, messages in errors.items():
-        parts = key.split(".")
-        if len(parts) >= 2 and parts[0] in rows and parts[1].isdigit():
-            index = int(parts[1])
-            if index < len(rows[parts[0]]):
-                parts[1] = str(rows[parts[0]][index])
-        remapped[".".join(parts)] = messages
-    return remapped
-
-
 @bp.route("/domande/<int:application_id>", methods=["GET", "POST"])
 @roles_required("applicant")
 def edit(application_id):
@@ -483,13 +249,13 @@ def edit(application_id):
                 form.partners.append_entry()
                 flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
             else:
-                data, rows = _proposal_from_form(form)
+                data, rows = proposal_from_form(form)
                 try:
                     update_draft(application, current_user, data)
                 except OperationError as error:
                     db.session.rollback()
                     refused = True
-                    loose = _form_errors(form, _remap_rows(error.errors, rows))
+                    loose = place_errors(form, remap_rows(error.errors, rows))
                     if not error.errors:
                         loose = {"": [error.message]}
                     flash(_("Bozza NON salvata: correggere i campi indicati."), "danger")

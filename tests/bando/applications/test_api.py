@@ -1,15 +1,17 @@
 """The applicant's API: register, draft, attach, submit, receipt — and what is refused."""
 
 import io
+from datetime import datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from bando.accounts.models import Organisation, User
 from bando.applications.models import Application, Attachment
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.timeutil import ROME
 from tests.bando.applications.data import pdf_bytes, proposal, registration, token_for
 from tests.factories import create_edition, create_user
 
@@ -212,7 +214,7 @@ def test_the_organisation_limit_per_edition(client, edition):
         assert response.status_code == 201
     response = client.post("/api/v1/applications", headers=headers, json=proposal(edition))
     assert response.status_code == 409
-    assert "al massimo 2" in response.get_json()["error"]
+    assert response.get_json()["code"] == "limit_reached"
     assert db.session.scalar(select(func.count(Application.id))) == 2
 
 
@@ -266,3 +268,67 @@ def test_concurrent_drafts_respect_the_limit_per_organisation(app, postgres_only
     assert statuses == [201] + [409] * 5
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Application.id))) == 1
+
+
+def test_api_amounts_are_only_the_api_form(client, edition):
+    _, headers = register(client)
+    draft = client.post("/api/v1/applications", headers=headers, json={"edition": edition.code})
+    url = f"/api/v1/applications/{draft.get_json()['id']}"
+    # The Italian way ("1,500" is one euro and a half there) is for the pages, not the API.
+    for amount in ("1,500", "1.500,00", "1500.001", "-5.00", "1e3", 1500, 15.5):
+        response = client.patch(url, headers=headers, json={"requested_amount": amount})
+        assert response.status_code == 422, amount
+        assert list(response.get_json()["errors"]) == ["requested_amount"], amount
+    for amount, back in (("1500", "1500.00"), ("1500.5", "1500.50"), ("0.01", "0.01")):
+        response = client.patch(url, headers=headers, json={"requested_amount": amount})
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["requested_amount"] == back
+
+
+def test_every_time_in_a_response_carries_the_rome_offset(client, edition):
+    _, headers = register(client)
+    created = client.post("/api/v1/applications", headers=headers, json=proposal(edition))
+    application_id = created.get_json()["id"]
+    attach_all(client, headers, application_id, edition)
+    sent = client.post(f"/api/v1/applications/{application_id}/submit", headers=headers)
+    read = client.get(f"/api/v1/applications/{application_id}", headers=headers).get_json()
+    events = client.get(f"/api/v1/applications/{application_id}/events", headers=headers)
+    times = [
+        sent.get_json()["submitted_at"],
+        read["submitted_at"],
+        *(a["uploaded_at"] for a in read["attachments"]),
+        *(e["at"] for e in events.get_json()["events"]),
+    ]
+    for moment in times:
+        parsed = datetime.fromisoformat(moment)
+        assert parsed.utcoffset() == parsed.astimezone(ROME).utcoffset() != timedelta(0), moment
+
+
+def test_a_draft_is_invisible_to_the_staff_everywhere(client, edition):
+    _, headers = register(client)
+    draft = client.post("/api/v1/applications", headers=headers, json=proposal(edition))
+    application_id = draft.get_json()["id"]
+    officer = create_user("officer")
+    db.session.commit()
+    staff = token_for(client, officer.email)
+    for path in ("", "/events", "/attachments", "/receipt.pdf"):
+        response = client.get(f"/api/v1/applications/{application_id}{path}", headers=staff)
+        assert response.status_code == 404, path
+    response = client.post(
+        f"/api/v1/applications/{application_id}/eligibility",
+        headers=staff,
+        json={"decision": "eligible"},
+    )
+    assert response.status_code == 404
+
+
+def test_listing_documents_does_not_read_the_files(client, edition):
+    _, headers = register(client)
+    created = client.post("/api/v1/applications", headers=headers, json=proposal(edition))
+    application_id = created.get_json()["id"]
+    attach_all(client, headers, application_id, edition)
+    db.session.expire_all()
+    application = db.session.get(Application, application_id)
+    rows = application.attachments
+    assert rows and all("data" not in inspect(row).dict for row in rows)  # not loaded
+    assert rows[0].data.startswith(b"%PDF-")  # loaded when asked for

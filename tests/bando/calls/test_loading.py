@@ -13,6 +13,7 @@ from bando.calls.models import Criterion, Edition, Guideline, Neighbourhood
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.timeutil import to_rome, utcnow
 from tests.factories import create_organisation, create_user
 
 # Only the keys of DESIGN.md's example: the minimum contract must load as it is.
@@ -542,6 +543,45 @@ def test_reload_is_refused_once_the_edition_has_applications(app, tmp_path):
     db.session.expire_all()
     assert db.session.get(Edition, edition.id).title == "Bando di prova"
     assert counts() == before
+
+
+def _dates(text, opens, closes):
+    text = edit(text, 'opens_at = "2019-03-01T09:00:00+01:00"', f'opens_at = "{opens.isoformat()}"')
+    return edit(
+        text, 'closes_at = "2019-04-15T12:00:00+02:00"', f'closes_at = "{closes.isoformat()}"'
+    )
+
+
+def test_reloading_never_takes_a_closed_call_back_to_open(app, tmp_path):
+    edition, _ = load_call_file(write(tmp_path, MINIMAL))  # 2019: closed by its dates
+    assert edition.state == "closed"
+    before = counts()
+    now = to_rome(utcnow())
+    reopened = _dates(MINIMAL, now - timedelta(days=1), now + timedelta(days=30))
+    with pytest.raises(CallFileError) as refused:
+        load_call_file(write(tmp_path, reopened, "reopen.toml"))
+    assert "già chiuso" in str(refused.value)
+    db.session.expire_all()
+    assert db.session.get(Edition, edition.id).state == "closed"
+    assert counts() == before
+
+
+def test_reloading_with_dates_that_have_come_opens_the_call_through_the_machine(app, tmp_path):
+    now = to_rome(utcnow())
+    later = _dates(MINIMAL, now + timedelta(days=5), now + timedelta(days=30))
+    edition, _ = load_call_file(write(tmp_path, later))
+    assert edition.state == "draft"
+    sooner = _dates(MINIMAL, now - timedelta(hours=1), now + timedelta(days=30))
+    load_call_file(write(tmp_path, sooner, "sooner.toml"))
+    db.session.expire_all()
+    assert db.session.get(Edition, edition.id).state == "open"
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.trigger, e.from_state, e.to_state) for e in events] == [
+        ("load_call", None, "draft"),
+        ("reload", "draft", "draft"),
+        ("open", "draft", "open"),
+    ]
+    assert audit.verify() is None
 
 
 # --- the command line ---------------------------------------------------------------------

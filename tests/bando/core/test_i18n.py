@@ -4,9 +4,7 @@ import os
 import re
 from datetime import UTC, datetime
 
-import pytest
 from babel.messages.extract import extract_from_file
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bando import ROOT
@@ -17,7 +15,6 @@ from tests.factories import PASSWORD, create_user
 
 TRANSLATIONS = os.path.join(ROOT, "bando", "translations")
 PO = os.path.join(TRANSLATIONS, "en", "LC_MESSAGES", "messages.po")
-MO = PO[:-3] + ".mo"
 
 # The files whose strings the public pages show; every one must have its English text.
 PUBLIC_SOURCES = [
@@ -37,15 +34,6 @@ PUBLIC_SOURCES = [
 def read_catalogue():
     with open(PO, "rb") as handle:
         return read_po(handle, locale="en")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogue():
-    """`make test` compiles the .mo first; compile it here too when it is missing or stale,
-    so running pytest directly after editing the .po gives the same answer."""
-    if not os.path.exists(MO) or os.path.getmtime(MO) < os.path.getmtime(PO):
-        with open(MO, "wb") as handle:
-            write_mo(handle, read_catalogue(), use_fuzzy=True)
 
 
 def text_of(response) -> str:
