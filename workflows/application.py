@@ -203,7 +203,7 @@ def edition_open(f: Facts) -> Refusal | None:
 
 def after_opening(f: Facts) -> Refusal | None:
     if f.opens_at is not None and f.now < f.opens_at:
-        return Refusal("not_yet_open", f"le domande si presentano dal {rome(f.opens_at)}")
+        return Refusal("not_yet_open", f"le domande si presentano {rome(f.opens_at, 'dal')}")
     return None
 
 
@@ -212,7 +212,7 @@ def before_closing(f: Facts) -> Refusal | None:
     if f.closes_at is not None and f.now >= f.closes_at:
         return Refusal(
             "deadline_passed",
-            f"il termine per presentare le domande è scaduto il {rome(f.closes_at)}",
+            f"il termine per presentare le domande è scaduto {rome(f.closes_at)}",
         )
     return None
 
@@ -232,7 +232,7 @@ def before_integration_deadline(f: Facts) -> Refusal | None:
     if f.integration_deadline is not None and not within(f.now, f.integration_deadline):
         return Refusal(
             "integration_deadline_passed",
-            f"il termine per l'integrazione è scaduto il {rome(f.integration_deadline)}",
+            f"il termine per l'integrazione è scaduto {rome(f.integration_deadline)}",
         )
     return None
 

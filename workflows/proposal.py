@@ -10,6 +10,8 @@ from datetime import date
 
 from scoring.money import euro
 
+from .timezone import on
+
 
 @dataclass(frozen=True)
 class CallRules:
@@ -129,7 +131,7 @@ def proposal_problems(
             )
 
     # When: inside the call's project window.
-    window = f"dal {_day(rules.project_starts_on)} al {_day(rules.project_ends_on)}"
+    window = f"{on('dal', rules.project_starts_on)} {on('al', rules.project_ends_on)}"
     for key, value, label in (
         ("start_date", proposal.start_date, "inizio"),
         ("end_date", proposal.end_date, "fine"),

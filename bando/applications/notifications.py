@@ -9,19 +9,18 @@ from workflows.timezone import rome
 NOTICES = {
     "submit": (
         "Domanda presentata — protocollo {protocol}",
-        "La domanda «{title}» per il {edition} è stata presentata il {when} "
+        "La domanda «{title}» per il {edition} è stata presentata {when} "
         "con numero di protocollo {protocol}.",
     ),
     "request_integration": (
         "Richiesta di integrazione — domanda {protocol}",
         "Per la domanda «{title}» (protocollo {protocol}) l'ufficio chiede di integrare "
-        "la documentazione:\n\n{reason}\n\nL'integrazione va inviata entro il {deadline}; "
+        "la documentazione:\n\n{reason}\n\nL'integrazione va inviata {deadline}; "
         "in mancanza la domanda non sarà ammissibile.",
     ),
     "integrate": (
         "Integrazione ricevuta — domanda {protocol}",
-        "L'integrazione della domanda «{title}» (protocollo {protocol}) è stata ricevuta "
-        "il {when}.",
+        "L'integrazione della domanda «{title}» (protocollo {protocol}) è stata ricevuta {when}.",
     ),
     "declare_eligible": (
         "Domanda ammissibile — protocollo {protocol}",
@@ -90,7 +89,7 @@ def queue_notification(application: Application, trigger: str, reason: str, now)
         "title": application.title or "senza titolo",
         "edition": application.edition.title,
         "when": rome(now),
-        "deadline": rome(deadline) if deadline else "—",
+        "deadline": rome(deadline, "entro il") if deadline else "—",
         "reason": reason,
     }
     subject, body = (part.format(**values) for part in notice)

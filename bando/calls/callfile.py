@@ -297,6 +297,19 @@ RULES_SPEC = {
     ),
     "max_applications_per_organisation": (_integer(1, 100), _REQUIRED),
     "budget_categories": (_codes(40, CODE, "solo minuscole, cifre e trattini bassi"), list),
+    # Days to answer the notice before rejection (art. 10-bis L. 241/1990); 0: no notice.
+    "rejection_notice_days": (_integer(0, 365), 0),
+    # Days to accept an award, and to file the final report after the project's end.
+    "acceptance_days": (_integer(1, 365), 15),
+    "report_due_days": (_integer(1, 730), 60),
+}
+
+# A check of admissibility the officer ticks by hand (a signature, a place…); with a
+# neighbourhood, only for the proposals of that neighbourhood.
+CHECK_SPEC = {
+    "code": (_text(40, CODE, "solo minuscole, cifre e trattini bassi"), _REQUIRED),
+    "label": (_text(300), _REQUIRED),
+    "neighbourhood": (_text(64, SLUG, "solo minuscole, cifre e trattini"), None),
 }
 
 ALLOCATION_SPEC = {
@@ -326,6 +339,8 @@ NEIGHBOURHOOD_SPEC = {
     "quota": (_amount, None),
     "lab_address": (_text(200, empty=True), ""),
     "guidelines": (lambda value: value, list),  # read as an array of tables below
+    # Guideline codes a proposal of this neighbourhood must address (checked at admissibility).
+    "required_guidelines": (_codes(20, GUIDELINE_CODE, "lettere, cifre, punto, trattino"), list),
 }
 
 TOP_LEVEL = (
@@ -336,6 +351,7 @@ TOP_LEVEL = (
     "neighbourhoods",
     "general_guidelines",
     "attachment_labels",
+    "admissibility_checks",
 )
 
 
@@ -374,6 +390,9 @@ def parse_call(source, name: str | None = None) -> dict:
         data.get("general_guidelines"), "general_guidelines", GUIDELINE_SPEC, required=False
     )
     labels = _attachment_labels(read, data.get("attachment_labels"))
+    checks = read.array(
+        data.get("admissibility_checks"), "admissibility_checks", CHECK_SPEC, required=False
+    )
     hood_guidelines = [
         read.array(hood.get("guidelines"), f"{path}.guidelines", GUIDELINE_SPEC, required=False)
         for path, hood in hoods
@@ -387,6 +406,7 @@ def parse_call(source, name: str | None = None) -> dict:
     _check_unique(read, criteria, "code")
     _check_unique(read, general + [g for items in hood_guidelines for g in items], "code")
     _check_allocation(read, allocation)
+    _check_admissibility(read, checks, hoods, hood_guidelines)
 
     if read.problems:
         raise CallFileError(read.problems, name)
@@ -488,6 +508,22 @@ def _check_allocation(read: _Reader, allocation: dict):
         read.problem(
             "allocation.min_partial_share", "obbligatoria con allocation.on_insufficient = partial"
         )
+
+
+def _check_admissibility(read: _Reader, checks, hoods, hood_guidelines):
+    _check_unique(read, checks, "code")
+    slugs = {hood.get("slug") for _, hood in hoods}
+    for path, check in checks:
+        if check.get("neighbourhood") and check["neighbourhood"] not in slugs:
+            read.problem(f"{path}.neighbourhood", f"«{check['neighbourhood']}» non è un quartiere")
+    for (path, hood), guidelines in zip(hoods, hood_guidelines, strict=True):
+        own = {g.get("code") for _, g in guidelines}
+        for code in hood.get("required_guidelines", []):
+            if code not in own:
+                read.problem(
+                    f"{path}.required_guidelines",
+                    f"«{code}» non è una linea di indirizzo di questo quartiere",
+                )
 
 
 def _shape(data, edition, rules, allocation, criteria, hoods, hood_guidelines, general, labels):

@@ -94,6 +94,39 @@ class Edition(db.Model):
     def general_guidelines(self) -> list[Guideline]:
         return [g for g in self.guidelines if g.neighbourhood_id is None]
 
+    def _rule(self, key: str, default):
+        # Keys added after the first schema are read from the file as loaded (checked by
+        # bando.calls.callfile, which gives the defaults).
+        return ((self.source or {}).get("rules") or {}).get(key, default)
+
+    @property
+    def rejection_notice_days(self) -> int:
+        """Days to answer the notice before rejection; 0 when the call sets none."""
+        return int(self._rule("rejection_notice_days", 0))
+
+    @property
+    def acceptance_days(self) -> int:
+        return int(self._rule("acceptance_days", 15))
+
+    @property
+    def report_due_days(self) -> int:
+        return int(self._rule("report_due_days", 60))
+
+    @property
+    def admissibility_checks(self) -> list[dict]:
+        """The checks the officer ticks: [{code, label, neighbourhood (slug or None)}]."""
+        return [
+            {"code": c["code"], "label": c["label"], "neighbourhood": c.get("neighbourhood")}
+            for c in (self.source or {}).get("admissibility_checks") or []
+        ]
+
+    def required_guidelines(self, slug: str | None) -> tuple[str, ...]:
+        """The guideline codes a proposal of that neighbourhood must address."""
+        for hood in (self.source or {}).get("neighbourhoods") or []:
+            if hood.get("slug") == slug:
+                return tuple(hood.get("required_guidelines") or ())
+        return ()
+
     @property
     def attachment_labels(self) -> dict[str, str]:
         """Labels of the attachment kinds, from the call file's optional [attachment_labels]."""

@@ -64,7 +64,7 @@ def event_note(event) -> str:
         return _("protocollo %(protocol)s", protocol=payload["protocol"])
     if payload.get("integration_deadline"):
         deadline = datetime.fromisoformat(payload["integration_deadline"])
-        return _("rispondere entro il %(when)s", when=rome(deadline))
+        return _("rispondere %(when)s", when=rome(deadline, "entro il"))
     return ""
 
 

@@ -257,6 +257,28 @@ def test_state_at_load_follows_the_dates_in_rome(app, tmp_path, now, state):
     assert edition.state == state
 
 
+def test_admissibility_keys_are_read_with_their_defaults(app, tmp_path):
+    edition, _ = load_call_file(write(tmp_path, MINIMAL))
+    assert (edition.rejection_notice_days, edition.acceptance_days) == (0, 15)
+    assert edition.admissibility_checks == [] and edition.required_guidelines("san-siro") == ()
+    text = edit(
+        MINIMAL, "integration_days = 10\n", "integration_days = 10\nrejection_notice_days = 10\n"
+    )
+    text = edit(
+        text,
+        'lab_address = "Piazzale Selinunte 4"\n',
+        'lab_address = "Piazzale Selinunte 4"\nrequired_guidelines = ["SS2"]\n',
+    )
+    text += '\n[[admissibility_checks]]\ncode = "firma"\nlabel = "Domanda firmata"\n'
+    edition, _ = load_call_file(write(tmp_path, text, "full.toml"))
+    assert edition.rejection_notice_days == 10
+    assert edition.required_guidelines("san-siro") == ("SS2",)
+    assert edition.required_guidelines("gratosoglio") == ()
+    assert edition.admissibility_checks == [
+        {"code": "firma", "label": "Domanda firmata", "neighbourhood": None}
+    ]
+
+
 def test_state_for_dates_compares_instants_not_wall_clocks():
     opens = datetime(2019, 3, 1, 8, tzinfo=UTC)
     closes = datetime(2019, 4, 15, 10, tzinfo=UTC)
@@ -432,6 +454,28 @@ BROKEN = [
         "",
     ),
     ("toml syntax", "[rules]\n", "[rules\n", "", "TOML non valido"),
+    (
+        "a manual check for a neighbourhood the call does not have",
+        "[allocation]\n",
+        '[[admissibility_checks]]\ncode = "luogo"\nlabel = "Attività nel quartiere"\n'
+        'neighbourhood = "quarto-oggiaro"\n\n[allocation]\n',
+        "admissibility_checks[1].neighbourhood",
+        "non è un quartiere",
+    ),
+    (
+        "a required guideline of another neighbourhood",
+        'lab_address = "via Baroni 9"\n',
+        'lab_address = "via Baroni 9"\nrequired_guidelines = ["SS1"]\n',
+        "neighbourhoods[2].required_guidelines",
+        "non è una linea di indirizzo di questo quartiere",
+    ),
+    (
+        "notice days out of range",
+        "integration_days = 10\n",
+        "integration_days = 10\nrejection_notice_days = -1\n",
+        "rules.rejection_notice_days",
+        "fuori dall'intervallo",
+    ),
 ]
 
 
