@@ -143,6 +143,19 @@ def receipt_pdf(application) -> bytes:
             )
         )
     story += [
+        Spacer(1, 4 * mm),
+        _p("Che cosa succede ora", styles["Heading3"]),
+        _p(
+            "L'ufficio verifica l'ammissibilità della domanda; se manca un documento lo chiede "
+            f"(soccorso istruttorio), con {edition.integration_days} giorni per rispondere. "
+            "Le domande ammissibili sono valutate dalla commissione; seguono la graduatoria e "
+            "l'assegnazione dei contributi. Ogni passaggio è comunicato per e-mail "
+            f"all'indirizzo confermato di chi accede per l'ente e alla PEC {org.pec}; lo stato "
+            "della domanda si vede sempre nella pagina «Le mie domande» del sito.",
+            body,
+        ),
+    ]
+    story += [
         Spacer(1, 6 * mm),
         _p(
             "La presente ricevuta attesta l'avvenuta presentazione della domanda con il "

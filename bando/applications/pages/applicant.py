@@ -6,18 +6,22 @@ rows plus an "add a row" button. The views are thin: they turn the form into the
 shape and call the same operations as the API.
 """
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -27,7 +31,7 @@ from bando.applications.attachments import (
     next_missing_kind,
     store_attachment,
 )
-from bando.applications.facts import submission_problems
+from bando.applications.facts import call_rules, proposal_of, submission_problems
 from bando.applications.operations import (
     applications_at_limit,
     applications_of,
@@ -44,6 +48,7 @@ from bando.applications.pages.forms import (
     ApplicationForm,
     ConfirmForm,
     CreateForm,
+    SendForm,
     UploadForm,
     amount_field,
     proposal_from_form,
@@ -51,14 +56,17 @@ from bando.applications.pages.forms import (
 )
 from bando.applications.receipts import receipt_filename, receipt_pdf
 from bando.applications.rules import visible_application
+from bando.applications.schemas import TEXT_LIMITS
 from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
 from bando.core.extensions import db
-from bando.core.formatting import day, moment
+from bando.core.formatting import dated
 from bando.core.forms import place_errors
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError, commit
+from bando.core.ratelimit import limited
 from bando.core.transitions import TransitionRefused
+from workflows.proposal import proposal_problems
 
 bp = Blueprint("applicant", __name__)
 
@@ -68,13 +76,13 @@ def next_step(application) -> str:
     state = application.state
     if state == "draft":
         return _(
-            "Completare e inviare la domanda entro il %(when)s",
-            when=moment(application.edition.closes_at),
+            "Completare e inviare la domanda %(deadline)s",
+            deadline=dated(application.edition.closes_at, "entro", time=True),
         )
     if state == "integration_requested":
         return _(
-            "Integrazione richiesta: rispondere entro il %(day)s",
-            day=day(application.integration_deadline),
+            "Integrazione richiesta: rispondere %(deadline)s",
+            deadline=dated(application.integration_deadline, "entro"),
         )
     return {
         "submitted": _("Nessuna azione: l'ufficio sta verificando l'ammissibilità"),
@@ -168,6 +176,73 @@ def _own_or_404(application_id):
 # --- the proposal form -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Section:
+    """A part of the proposal form, as the progress list shows it."""
+
+    key: str
+    number: int
+    title: str
+    complete: bool
+    optional: bool = False
+
+    @property
+    def anchor(self) -> str:
+        return f"sezione-{self.key}"
+
+
+SECTION_TITLES = {
+    "quartiere": _l("Quartiere e linee di indirizzo"),
+    "progetto": _l("Il progetto"),
+    "tempi": _l("Tempi"),
+    "partner": _l("La rete locale (partner)"),
+    "piano": _l("Piano economico"),
+    "documenti": _l("Documenti"),
+}
+
+# Where a message of the operation that names a section, not a field, is shown and linked.
+SECTION_OF = {
+    "neighbourhood": "quartiere",
+    "guidelines": "quartiere",
+    "title": "progetto",
+    "summary": "progetto",
+    "description": "progetto",
+    "objectives": "progetto",
+    "places": "progetto",
+    "timeline": "tempi",
+    "start_date": "tempi",
+    "end_date": "tempi",
+    "partners": "partner",
+    "budget": "piano",
+    "requested_amount": "piano",
+    "cofinancing_amount": "piano",
+    "kind": "documenti",
+    "file": "documenti",
+}
+
+
+def section_progress(application) -> list[Section]:
+    """Which sections of the saved draft hold everything the call asks for (the same rules
+    as the submission's); the partners are optional, complete once one is named."""
+    rules = proposal_problems(
+        proposal_of(application), call_rules(application.edition), complete=True
+    )
+    broken = {SECTION_OF.get(key.split(".")[0], "piano") for key in rules}
+    present = {a.kind for a in application.attachments}
+    complete = {
+        "quartiere": "quartiere" not in broken,
+        "progetto": bool(application.title.strip() and application.summary.strip()),
+        "tempi": "tempi" not in broken,
+        "partner": bool(application.partners),
+        "piano": "piano" not in broken,
+        "documenti": all(k in present for k in application.edition.required_attachments),
+    }
+    return [
+        Section(key, number, str(SECTION_TITLES[key]), complete[key], optional=key == "partner")
+        for number, key in enumerate(SECTION_TITLES, start=1)
+    ]
+
+
 def _form_for(application, formdata=None):
     """The form with the saved data, or the posted data, and the rows it offers."""
     edition = application.edition
@@ -197,6 +272,7 @@ def _form_for(application, formdata=None):
                 {"name": p.name, "tax_code": p.tax_code or "", "role": p.role}
                 for p in application.partners
             ],
+            "kind": next_missing_kind(application),
         }
         form = ApplicationForm(formdata=None, data=data)
         for _row in range(BLANK_ROWS):
@@ -211,20 +287,65 @@ def _form_for(application, formdata=None):
     form.neighbourhood.choices = [("", _("— scegliere —"))] + [
         (h.slug, h.name) for h in edition.neighbourhoods
     ]
-    chosen = form.neighbourhood.data or None
-    form.guidelines.choices = [
-        (g.code, f"{g.code} — {g.text}")
-        for g in edition.guidelines
-        if chosen is None
-        or g.neighbourhood_id is None
-        or (g.neighbourhood is not None and g.neighbourhood.slug == chosen)
-    ]
+    form.guidelines.choices = [(g.code, f"{g.code} — {g.text}") for g in edition.guidelines]
+    form.kind.choices = list(attachment_kinds(edition).items())
     _set_category_choices(form, application)
     return form
 
 
+def _keep_guidelines_of_the_new_neighbourhood(form, application):
+    """Without JavaScript the boxes of the neighbourhood saved before are still on the page
+    when another one is chosen: its ticks no longer apply and are dropped, not refused."""
+    chosen = form.neighbourhood.data or None
+    before = application.neighbourhood.slug if application.neighbourhood else None
+    if chosen == before or chosen is None:
+        return
+    hood = next((h for h in application.edition.neighbourhoods if h.slug == chosen), None)
+    if hood is None:
+        return
+    allowed = {g.code for g in hood.guidelines} | {
+        g.code for g in application.edition.general_guidelines
+    }
+    kept = [code for code in form.guidelines.data or [] if code in allowed]
+    if before is not None and kept != list(form.guidelines.data or []):
+        flash(
+            _(
+                "Quartiere cambiato: scegliere ora le linee di indirizzo di %(name)s.",
+                name=hood.name,
+            ),
+            "info",
+        )
+    form.guidelines.data = kept
+
+
+def _chosen_file():
+    upload = request.files.get("file")
+    chosen = upload if upload is not None and upload.filename else None
+    g.bando_file_sent = chosen is not None
+    return chosen
+
+
+def _file_sent(_response) -> bool:
+    """Only the requests that bring a file count against the uploads' limit."""
+    return g.get("bando_file_sent", False)
+
+
+def _store(application, kind, upload, form) -> bool:
+    """Stores the chosen PDF (flushes); a refusal goes next to the file input."""
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    data = upload.read(limit + 1)
+    try:
+        store_attachment(application, kind, upload.filename, data, current_user, limit)
+    except OperationError as error:
+        # Refused before anything was written: what else the request saved stays.
+        form.file_errors.append(_("Documento non caricato: %(why)s", why=error.message))
+        return False
+    return True
+
+
 @bp.route("/domande/<int:application_id>", methods=["GET", "POST"])
 @roles_required("applicant")
+@limited("uploads", methods=["POST"], deduct_when=_file_sent)
 def edit(application_id):
     application = _own_or_404(application_id)
     if application.state != "draft":
@@ -237,35 +358,55 @@ def edit(application_id):
             upload_form=_upload_form(application),
             attachable=application.state in ATTACHABLE_STATES,
         )
-    if request.method == "POST":
-        form = _form_for(application, request.form)
-        loose, refused = {}, False
-        if form.validate_on_submit():
-            if form.add_budget_row.data:
-                form.budget.append_entry()
-                _set_category_choices(form, application)
-                flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
-            elif form.add_partner_row.data:
-                form.partners.append_entry()
-                flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
-            else:
-                data, rows = proposal_from_form(form)
-                try:
-                    update_draft(application, current_user, data)
-                except OperationError as error:
-                    db.session.rollback()
-                    refused = True
-                    loose = place_errors(form, remap_rows(error.errors, rows))
-                    if not error.errors:
-                        loose = {"": [error.message]}
-                    flash(_("Bozza NON salvata: correggere i campi indicati."), "danger")
-                else:
-                    commit()
-                    flash(_("Bozza salvata."), "success")
-                    return redirect(url_for("applicant.edit", application_id=application.id))
-        status = 422 if refused or form.errors else 200
-        return _edit_page(application, form, loose), status
-    return _edit_page(application, _form_for(application))
+    if request.method == "GET":
+        return _edit_page(application, _form_for(application))
+    form = _form_for(application, request.form)
+    if not form.validate_on_submit():  # only the CSRF token can fail here
+        return _edit_page(application, form), 400
+    upload = _chosen_file()
+    if form.add_budget_row.data or form.add_partner_row.data:
+        rows = form.budget if form.add_budget_row.data else form.partners
+        rows.append_entry()
+        _set_category_choices(form, application)
+        flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
+        if upload is not None and _store(application, form.kind.data, upload, form):
+            commit()
+            flash(_("Documento caricato."), "success")
+            form.kind.data = next_missing_kind(application)
+        return _edit_page(application, form), 422 if form.file_errors else 200
+
+    # "Salva bozza" and "Carica il PDF": the typed fields are saved first, through the same
+    # operation as the API; the PDF is stored whether or not they could be.
+    _keep_guidelines_of_the_new_neighbourhood(form, application)
+    data, rows = proposal_from_form(form)
+    loose = {}
+    try:
+        update_draft(application, current_user, data)
+    except OperationError as error:
+        db.session.rollback()
+        saved = False
+        loose = place_errors(form, remap_rows(error.errors, rows))
+        if not error.errors:
+            loose = {"": [error.message]}
+    else:
+        saved = True
+    stored = None
+    if upload is not None:
+        stored = _store(application, form.kind.data, upload, form)
+    elif form.upload.data:
+        form.file_errors.append(_("Scegliere un file PDF da caricare."))
+    commit()
+    if saved:
+        flash(_("Bozza salvata."), "success")
+    else:
+        flash(_("Bozza NON salvata: correggere i campi indicati."), "danger")
+    if stored:
+        flash(_("Documento caricato."), "success")
+        form.kind.data = next_missing_kind(application)
+    if saved and not form.file_errors:
+        anchor = "sezione-documenti" if upload is not None or form.upload.data else None
+        return redirect(url_for("applicant.edit", application_id=application.id, _anchor=anchor))
+    return _edit_page(application, form, loose), 422
 
 
 def _set_category_choices(form, application):
@@ -274,15 +415,51 @@ def _set_category_choices(form, application):
         row.form.category.choices = categories
 
 
+def _row_label(form, name):
+    """ "partners-1-name" → "Partner, riga 2: Nome del partner"."""
+    group, index, field = name.split("-", 2)
+    title = _("Partner") if group == "partners" else _("Piano economico")
+    label = getattr(form, group)[int(index)].form[field].label.text
+    return _("%(section)s, riga %(row)s: %(field)s", section=title, row=int(index) + 1, field=label)
+
+
+def error_summary(form, loose) -> list[tuple[str, str]]:
+    """Every message of the page once, in the order of the page, with the id it links to:
+    its field, or its section when it belongs to a whole section."""
+    items = []
+    for field in form:
+        if field.type in ("FieldList",):
+            for row in field:
+                for sub in row.form:
+                    items += [(sub.id, f"{_row_label(form, sub.id)} — {m}") for m in sub.errors]
+            continue
+        if field.type in ("CSRFTokenField", "SubmitField") or not field.errors:
+            continue
+        items += [(field.id, f"{field.label.text}: {m}") for m in field.errors]
+    items += [("file", m) for m in form.file_errors]
+    for key, messages in (loose or {}).items():
+        section = SECTION_OF.get(key)
+        target = f"sezione-{section}" if section else "proposta"
+        title = SECTION_TITLES.get(section)
+        items += [(target, f"{title}: {m}" if title else m) for m in messages]
+    return items
+
+
 def _edit_page(application, form, loose=None):
+    sections = section_progress(application)
     return render_template(
         "applicant/edit.html",
         application=application,
         form=form,
-        problems_by_section=loose or {},
+        problems_by_section={SECTION_OF.get(k, k): v for k, v in (loose or {}).items()},
+        errors=error_summary(form, loose),
+        sections=sections,
+        complete_count=sum(s.complete for s in sections),
         kinds=attachment_kinds(application.edition),
-        upload_form=_upload_form(application),
         problems=submission_problems(application),
+        text_limits=TEXT_LIMITS,
+        chosen=form.neighbourhood.data or None,
+        ticked=set(form.guidelines.data or []),
     )
 
 
@@ -298,7 +475,10 @@ def _upload_form(application):
 
 @bp.route("/domande/<int:application_id>/allegati", methods=["POST"])
 @roles_required("applicant")
+@limited("uploads")
 def upload(application_id):
+    """A document on its own: the page of a request for documents (and any client that
+    posts only the file). The proposal's page sends its documents with its own form."""
     application = _own_or_404(application_id)
     form = _upload_form(application)
     back = url_for(
@@ -309,17 +489,13 @@ def upload(application_id):
     )
     if not form.validate_on_submit():
         abort(400)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    upload = _chosen_file()
+    if upload is None:
         flash(_("Scegliere un file PDF da caricare."), "danger")
         return redirect(back)
-    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
-    data = upload.read(limit + 1)
-    try:
-        store_attachment(application, form.kind.data, upload.filename, data, current_user, limit)
-    except OperationError as error:
+    if not _store(application, form.kind.data, upload, form):
         db.session.rollback()
-        flash(_("Documento non caricato: %(why)s", why=error.message), "danger")
+        flash(form.file_errors[0], "danger")
         return redirect(back)
     commit()
     flash(_("Documento caricato."), "success")
@@ -336,41 +512,78 @@ def attachment(application_id, kind):
     return Response(
         row.data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{row.kind}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="{row.kind}.pdf"'},
     )
 
 
-# --- submit, receipt -------------------------------------------------------------------------
+# --- review and submit, receipt --------------------------------------------------------------
+
+# The text the applicant accepts on the review page (templates/applicant/_declarations.html
+# and public/_privacy_notice.html); its version goes into the submission's audit event.
+DECLARATIONS_VERSION = "1"
+
+
+def _declarations_record(application, form) -> dict:
+    org = application.organisation
+    return {
+        "version": DECLARATIONS_VERSION,
+        "dpr_445_2000": bool(form.declarations.data),
+        "privacy_notice": bool(form.privacy.data),
+        "legal_representative": org.legal_representative,
+        "accepted_by": current_user.email,
+    }
 
 
 @bp.route("/domande/<int:application_id>/invia", methods=["GET", "POST"])
 @roles_required("applicant")
 def send(application_id):
+    """The review page: what will be sent, the declarations and the privacy notice to
+    accept, then the irreversible send."""
     application = _own_or_404(application_id)
     if application.state != "draft":
         return redirect(url_for("applicant.edit", application_id=application.id))
-    form = ConfirmForm()
+    form = SendForm()
     refusal = None
+    status = 200
     if form.validate_on_submit():
-        try:
-            submit(application, current_user)
-        except TransitionRefused as error:
-            db.session.rollback()
-            refusal = error.reason
+        if not form.declarations.data:
+            form.declarations.errors.append(
+                _("Per inviare la domanda occorre confermare le dichiarazioni.")
+            )
+        if not form.privacy.data:
+            form.privacy.errors.append(
+                _("Per inviare la domanda occorre confermare di aver letto l'informativa.")
+            )
+        if form.declarations.errors or form.privacy.errors:
+            status = 422
         else:
-            commit()
-            # No flash: the receipt page says it, with the protocol, in its own green box.
-            return redirect(url_for("applicant.receipt", application_id=application.id))
-    problems = submission_problems(application)
+            try:
+                submit(
+                    application,
+                    current_user,
+                    declarations=_declarations_record(application, form),
+                )
+            except TransitionRefused as error:
+                db.session.rollback()
+                refusal = error.reason
+                status = 409
+            else:
+                commit()
+                # No flash: the receipt page says it, with the protocol, in its own green box.
+                return redirect(url_for("applicant.receipt", application_id=application.id))
+    errors = [(f.id, m) for f in (form.declarations, form.privacy) for m in f.errors]
     return (
         render_template(
             "applicant/submit.html",
             application=application,
-            problems=problems,
+            problems=submission_problems(application),
             refusal=refusal,
             form=form,
+            errors=errors,
+            kinds=attachment_kinds(application.edition),
+            office=application.edition.office or current_app.config["SITE_OFFICE"],
         ),
-        409 if refusal else 200,
+        status,
     )
 
 

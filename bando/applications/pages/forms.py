@@ -8,6 +8,7 @@ operations as the API; the messages come back by field and are put next to their
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     FieldList,
     Form,
     FormField,
@@ -60,9 +61,16 @@ class ApplicationForm(FlaskForm):
         _l("Cofinanziamento dell'ente (€) — se vuoto: costo totale meno contributo")
     )
     partners = FieldList(FormField(PartnerRowForm), max_entries=MAX_ROWS)
+    # The documents are part of the same form: "Carica il PDF" saves what was typed too.
+    kind = SelectField(_l("Documento"), validate_choice=False)
     save = SubmitField(_l("Salva bozza"))
+    upload = SubmitField(_l("Carica il PDF"))
     add_budget_row = SubmitField(_l("Aggiungi riga di spesa"))
     add_partner_row = SubmitField(_l("Aggiungi partner"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file_errors: list[str] = []  # the file input is drawn by hand, not a field
 
 
 class CreateForm(FlaskForm):
@@ -73,6 +81,23 @@ class CreateForm(FlaskForm):
 class UploadForm(FlaskForm):
     kind = SelectField(_l("Documento"), validate_choice=False)
     upload = SubmitField(_l("Carica il PDF"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file_errors: list[str] = []
+
+
+class SendForm(FlaskForm):
+    """The last step: the declarations of the legal representative and the privacy notice,
+    both to be ticked before the application is sent."""
+
+    declarations = BooleanField(
+        _l("Confermo le dichiarazioni sopra riportate (artt. 46 e 47 del DPR 445/2000)")
+    )
+    privacy = BooleanField(
+        _l("Confermo di aver letto l'informativa sul trattamento dei dati personali")
+    )
+    confirm = SubmitField(_l("Invia la domanda"))
 
 
 class ConfirmForm(FlaskForm):
@@ -86,12 +111,14 @@ def amount_field(cents: int) -> str:
     return amount_text(cents) if cents else ""
 
 
+TEXT_FIELDS = ("title", "summary", "description", "objectives", "places", "timeline")
+
+
 def proposal_from_form(form):
     """The form in the API's shape; blank rows dropped; rows remembered for the messages."""
-    data = {
-        name: getattr(form, name).data or ""
-        for name in ("title", "summary", "description", "objectives", "places", "timeline")
-    }
+    # Browsers send a text area's line breaks as CR LF: one character each, as typed and as
+    # counted on the page, not two against the limit.
+    data = {name: (getattr(form, name).data or "").replace("\r\n", "\n") for name in TEXT_FIELDS}
     data["neighbourhood"] = form.neighbourhood.data or None
     data["guidelines"] = list(form.guidelines.data or [])
     data["start_date"] = form.start_date.data or None
