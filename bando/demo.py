@@ -5,6 +5,12 @@ around today, is open for submissions, and holds applications of five local
 organisations in different states so that every persona has something to do. Each
 change goes through the same operations and lifecycle as on the site, so the audit
 trail is real. Running it again changes nothing.
+
+It refuses a database that holds anything else (an installation in use: demo accounts
+with a published password have no place there) unless that database already holds the
+demo (people try the site, and register, on a demo database) or `--force` is given.
+`--reset` deletes the demo data set and loads it again: see reset_demo for the audit
+chain.
 """
 
 import copy
@@ -17,16 +23,20 @@ import click
 from flask.cli import with_appcontext
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
-from sqlalchemy import select
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 
-from bando.accounts.models import User
+from bando.accounts.models import Organisation, User
 from bando.accounts.operations import create_user, register_organisation
 from bando.applications import operations as applications
 from bando.applications.attachments import store_attachment
 from bando.applications.lifecycle import fire
+from bando.applications.models import Application
+from bando.calls.callfile import parse_call
 from bando.calls.loading import SHIPPED_DIR, load_call
 from bando.calls.models import Edition
+from bando.core import audit
 from bando.core.extensions import db
+from bando.core.models import AuditEvent, AuditHead, Notification
 from bando.core.timeutil import to_rome, utcnow
 
 DEMO_CODE = "cdq-demo"
@@ -142,7 +152,8 @@ def demo_call(now) -> dict:
 
 def sample_pdf(title: str) -> bytes:
     buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4)
+    # invariant: the same bytes every time (no date, no random id), checked once per process
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True)
     page.setTitle(title)
     page.drawString(72, 770, title)
     page.drawString(72, 750, "Documento dimostrativo di bando.")
@@ -152,7 +163,7 @@ def sample_pdf(title: str) -> bytes:
 
 def _proposal(name: str, hood: str, guidelines: list[str], edition: Edition) -> dict:
     start = edition.project_starts_on
-    return {
+    proposal = {
         "edition": edition.code,
         "neighbourhood": hood,
         "guidelines": guidelines,
@@ -184,6 +195,17 @@ def _proposal(name: str, hood: str, guidelines: list[str], edition: Edition) -> 
         "start_date": start.isoformat(),
         "end_date": (start + timedelta(days=180)).isoformat(),
     }
+    return proposal
+
+
+def _draft_to_complete(proposal: dict) -> dict:
+    """The walk-through's draft: written in part, with the work left for the visitor
+    (objectives, timeline, the budget lines and every document)."""
+    return {
+        key: value
+        for key, value in proposal.items()
+        if key not in ("objectives", "timeline", "budget")
+    }
 
 
 def _ensure_user(role, email, full_name) -> User:
@@ -212,15 +234,18 @@ def load_demo(now=None) -> list[tuple[str, str]]:
                 "organisation": org,
             }
         )
-        application = applications.create_draft(
-            user, _proposal(org["name"], hood, guidelines, edition)
-        )
+        # The demo's addresses receive nothing: taken as confirmed, so that they may submit.
+        user.email_confirmed_at = now
+        proposal = _proposal(org["name"], hood, guidelines, edition)
+        if target == "draft":
+            applications.create_draft(user, _draft_to_complete(proposal))
+            continue
+        application = applications.create_draft(user, proposal)
         for kind in edition.required_attachments:
             store_attachment(
                 application, kind, f"{kind}.pdf", sample_pdf(kind), user, max_bytes=5 * 1024 * 1024
             )
-        if target != "draft":
-            fire(application, "submit", user, "invio della domanda", now=now)
+        fire(application, "submit", user, "invio della domanda", now=now)
         if target == "integration_requested":
             fire(
                 application,
@@ -235,10 +260,186 @@ def load_demo(now=None) -> list[tuple[str, str]]:
     return logins
 
 
+# --- what belongs to the demo, and starting it again -------------------------------------
+
+
+class DemoRefused(click.ClickException):
+    pass
+
+
+def demo_emails() -> set[str]:
+    return {email for _, email, _ in STAFF} | {email for email, *_ in ORGANISATIONS}
+
+
+def shipped_codes() -> set[str]:
+    codes = set()
+    for name in sorted(os.listdir(SHIPPED_DIR)):
+        if name.endswith(".toml"):
+            with open(os.path.join(SHIPPED_DIR, name), "rb") as handle:
+                codes.add(parse_call(handle.read(), name)["edition"]["code"])
+    return codes
+
+
+def _ids(statement) -> set[int]:
+    return set(db.session.scalars(statement))
+
+
+def _demo_rows() -> dict[str, set[int]]:
+    """The ids of the demo data set's rows, by kind."""
+    organisations = _ids(
+        select(Organisation.id).where(
+            Organisation.tax_code.in_([org["tax_code"] for _, org, *_ in ORGANISATIONS])
+        )
+    )
+    return {
+        "users": _ids(select(User.id).where(User.email.in_(demo_emails()))),
+        "organisations": organisations,
+        "applications": _ids(
+            select(Application.id).where(Application.organisation_id.in_(organisations))
+        ),
+        "editions": _ids(select(Edition.id).where(Edition.code == DEMO_CODE)),
+    }
+
+
+def other_data() -> list[str]:
+    """What the database holds besides the demo and the shipped calls, in words."""
+    demo = _demo_rows()
+    found = []
+    for what, model, own, label in (
+        ("organisations", Organisation, demo["organisations"], Organisation.name),
+        ("users", User, demo["users"], User.email),
+        ("applications", Application, demo["applications"], Application.title),
+    ):
+        rows = db.session.scalars(select(label).where(model.id.not_in(own)).limit(3)).all()
+        if rows:
+            total = db.session.scalar(select(func.count(model.id)).where(model.id.not_in(own)))
+            found.append(f"{total} {what} ({', '.join(rows)}{'…' if total > len(rows) else ''})")
+    codes = db.session.scalars(
+        select(Edition.code).where(Edition.code.not_in(shipped_codes() | {DEMO_CODE}))
+    ).all()
+    if codes:
+        found.append(f"{len(codes)} calls ({', '.join(codes)})")
+    return found
+
+
+def _other_events() -> int:
+    """Events of the audit chain about anything but the demo and the shipped calls."""
+    demo = _demo_rows()
+    editions = demo["editions"] | _ids(select(Edition.id).where(Edition.code.in_(shipped_codes())))
+
+    def outside(column, ids):  # NOT IN alone would take a NULL as outside an empty set
+        return and_(column.is_not(None), column.not_in(ids))
+
+    return db.session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            or_(
+                outside(AuditEvent.application_id, demo["applications"]),
+                outside(AuditEvent.edition_id, editions),
+                outside(AuditEvent.actor_id, demo["users"]),
+            )
+        )
+    )
+
+
+def _purge(table: Table, ids: set[int]) -> None:
+    """Deletes these rows of `table` after every row that belongs to them (a required
+    foreign key), from whatever table; an optional reference from a row that stays is
+    cleared. Read from the schema, so a table added later is covered too."""
+    if not ids:
+        return
+    for other in db.metadata.sorted_tables:
+        for key in other.foreign_keys:
+            column = key.parent
+            if key.column.table is not table or other is table:
+                continue
+            if column.nullable:
+                db.session.execute(update(other).where(column.in_(ids)).values({column.name: None}))
+            elif "id" in other.c:
+                _purge(other, _ids(select(other.c.id).where(column.in_(ids))))
+            else:  # an association table
+                db.session.execute(delete(other).where(column.in_(ids)))
+    db.session.execute(delete(table).where(table.c.id.in_(ids)))
+
+
+def reset_demo() -> tuple[int, str]:
+    """Deletes the demo data set (its organisations, users, applications and all under
+    them, the demo edition) so that load_demo starts anew.
+
+    The audit chain cannot lose events and stay valid: every event links to the one
+    before. So this refuses when the chain holds events about anything but the demo and
+    the shipped calls; otherwise the chain, which then tells only the demo's story (and
+    the loading of the shipped calls), starts again from empty, and its first event says
+    how many events were dropped and the hash the old chain ended with. Returns those two.
+    """
+    others = _other_events()
+    if others:
+        raise DemoRefused(
+            f"the audit chain holds {others} events about data that is not the demo's: "
+            "deleting the demo would break it, nothing was deleted"
+        )
+    demo = _demo_rows()
+    head = db.session.get(AuditHead, 1)
+    dropped = (head.count, head.last_hash) if head else (0, audit.GENESIS)
+    if not any(demo.values()):
+        return (0, dropped[1])  # no demo here: nothing to delete, the chain stays
+    if db.session.scalar(
+        select(func.count(Application.id)).where(
+            Application.edition_id.in_(demo["editions"]),
+            Application.id.not_in(demo["applications"]),
+        )
+    ):
+        raise DemoRefused(
+            "the demo call has applications of other organisations: nothing was deleted"
+        )
+    db.session.execute(delete(AuditEvent))
+    db.session.execute(update(AuditHead).values(last_hash=audit.GENESIS, count=0))
+    addresses = demo_emails() | {org["pec"] for _, org, *_ in ORGANISATIONS}
+    db.session.execute(
+        delete(Notification).where(
+            or_(
+                Notification.application_id.in_(demo["applications"]),
+                Notification.to_address.in_(addresses),
+            )
+        )
+    )
+    tables = db.metadata.tables
+    _purge(tables[Application.__tablename__], demo["applications"])
+    _purge(tables[User.__tablename__], demo["users"])
+    _purge(tables[Organisation.__tablename__], demo["organisations"])
+    _purge(tables[Edition.__tablename__], demo["editions"])
+    if dropped[0]:
+        audit.append(
+            subject="audit",
+            trigger="reset_demo",
+            reason="dati dimostrativi ricaricati: la catena riparte da qui",
+            payload={"dropped_events": dropped[0], "dropped_last_hash": dropped[1]},
+        )
+    db.session.commit()
+    db.session.expire_all()
+    return dropped
+
+
 @click.command("demo")
+@click.option("--force", is_flag=True, help="Load the demo next to other data.")
+@click.option("--reset", is_flag=True, help="Delete the demo data set and load it anew.")
 @with_appcontext
-def demo_command():
+def demo_command(force, reset):
     """Load the walk-through data set (idempotent) and print the demo logins."""
+    already = db.session.scalar(select(Edition.id).where(Edition.code == DEMO_CODE))
+    others = other_data()
+    if others and not already and not force:
+        raise DemoRefused(
+            "this database holds data that is not the demo's: "
+            + "; ".join(others)
+            + ". The demo adds accounts whose password is public: use --force to add "
+            "it anyway."
+        )
+    if reset and already:
+        dropped, last_hash = reset_demo()
+        click.echo(
+            f"demo data deleted; the audit chain starts anew ({dropped} events dropped, "
+            f"the last one {last_hash[:12]}…)"
+        )
     logins = load_demo()
     click.echo(f"demo edition: {DEMO_CODE} (open for submissions)")
     click.echo(f"demo logins (password for all: {PASSWORD}):")

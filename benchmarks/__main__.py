@@ -46,7 +46,7 @@ def make_app(folder):
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
             "TESTING": True,
-            "SECRET_KEY": "bench",
+            "SECRET_KEY": "benchmarks-only-key-not-for-any-real-use",
         }
     )
     with app.app_context():

@@ -54,7 +54,7 @@ def _config(url):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "test",
+        "SECRET_KEY": "test-only-key-not-for-any-real-install",
         # Cheap hashing: the suite signs in hundreds of times; production keeps the defaults.
         "ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }

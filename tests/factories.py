@@ -120,7 +120,9 @@ def create_organisation(name=None, tax_code=None, **fields):
     return org
 
 
-def create_user(role="officer", email=None, *, organisation=None, password=PASSWORD):
+def create_user(
+    role="officer", email=None, *, organisation=None, password=PASSWORD, confirmed=True
+):
     n = next(_seq)
     if role == "applicant" and organisation is None:
         organisation = create_organisation()
@@ -130,6 +132,7 @@ def create_user(role="officer", email=None, *, organisation=None, password=PASSW
         role=role,
         organisation=organisation,
         full_name=f"{role.title()} {n}",
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()

@@ -108,7 +108,13 @@ TRANSITIONS = [
         "source": "draft",
         "dest": "submitted",
         "roles": (OWNER,),
-        "guards": ("edition_open", "after_opening", "before_closing", "submission_complete"),
+        "guards": (
+            "edition_open",
+            "after_opening",
+            "before_closing",
+            "submission_complete",
+            "email_confirmed",
+        ),
     },
     {
         "trigger": "request_integration",
@@ -181,6 +187,8 @@ class Facts:
     closes_at: datetime | None = None
     integration_deadline: datetime | None = None
     submission_problems: tuple[str, ...] = ()
+    # The acting user has confirmed their e-mail address (true for staff and the system).
+    email_confirmed: bool = True
 
 
 def actor_kind(facts: Facts) -> str:
@@ -228,6 +236,17 @@ def submission_complete(f: Facts) -> Refusal | None:
     return None
 
 
+def email_confirmed(f: Facts) -> Refusal | None:
+    if not f.email_confirmed:
+        return Refusal(
+            "email_not_confirmed",
+            "prima di presentare la domanda occorre confermare il proprio indirizzo email "
+            "con il collegamento ricevuto alla registrazione (se ne può chiedere uno nuovo "
+            "dalla pagina del proprio account)",
+        )
+    return None
+
+
 def before_integration_deadline(f: Facts) -> Refusal | None:
     if f.integration_deadline is not None and not within(f.now, f.integration_deadline):
         return Refusal(
@@ -260,6 +279,7 @@ GUARDS = {
         after_opening,
         before_closing,
         submission_complete,
+        email_confirmed,
         before_integration_deadline,
         after_integration_deadline,
         reason_given,

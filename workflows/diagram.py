@@ -150,8 +150,7 @@ def svg(
     pairs = {(s, d) for s, d, _ in edges}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'class="bando-diagram" role="img" aria-labelledby="diagram-title" '
-        f'style="max-width:100%;height:auto;font-family:sans-serif">',
+        'class="bando-diagram" role="img" aria-labelledby="diagram-title">',
         f'<title id="diagram-title">{escape(title)}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '

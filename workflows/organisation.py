@@ -89,19 +89,40 @@ def legal_form_problem(value: str) -> str | None:
 
 
 def tax_code_problem(value: str) -> str | None:
-    """The codice fiscale: 11 digits for an entity, 16 characters for a person."""
+    """The codice fiscale: 11 digits for an entity, 16 characters for a person. What is
+    wrong, said so that it can be put right: the length, a character, the shape of a
+    person's code, or the check character (usually a typing slip)."""
     number = codicefiscale.compact(value or "")
     if len(number) not in (11, 16):
         return (
             "il codice fiscale ha 11 cifre per gli enti e 16 caratteri per le persone "
             f"(ne sono stati indicati {len(number)})"
         )
+    strange = sorted({ch for ch in number if not (ch.isascii() and ch.isalnum())})
+    if strange:
+        shown = " ".join(f"«{ch}»" for ch in strange)
+        return f"il codice fiscale contiene caratteri non ammessi ({shown}): solo lettere e cifre"
+    if len(number) == 11 and not number.isdigit():
+        return (
+            "il codice fiscale di un ente è fatto di sole cifre (11): "
+            "le lettere si trovano solo in quello di 16 caratteri di una persona"
+        )
     try:
         codicefiscale.validate(number)
     except InvalidChecksum:
-        return "codice fiscale non valido: il carattere di controllo non torna"
-    except (InvalidLength, InvalidComponent, ValidationError):
-        return "codice fiscale non valido"
+        last = "cifra" if len(number) == 11 else "lettera"
+        return (
+            "codice fiscale non valido: il carattere di controllo non torna (l'ultima "
+            f"{last}, la {last} di controllo, non corrisponde alle altre): controllare di "
+            "averlo copiato bene"
+        )
+    except InvalidComponent:
+        return "codice fiscale non valido: la data di nascita che contiene non esiste"
+    except (InvalidLength, ValidationError):
+        return (
+            "il codice fiscale di una persona non ha la forma giusta: 6 lettere, 2 cifre, "
+            "1 lettera, 2 cifre, 1 lettera, 3 cifre e 1 lettera (es. RSSMRA85T10A562S)"
+        )
     return None
 
 

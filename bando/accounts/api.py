@@ -1,13 +1,36 @@
-"""The accounts API: a bearer token for e-mail and password; the registration of a
-non-profit organisation with its first user."""
+"""The accounts API: a bearer token for e-mail and password (throttled), its revocation; the
+registration of a non-profit organisation with its first user and the confirmation of its
+address."""
 
-from flask import current_app
+from flask import Response, current_app, g, request
 
-from bando.accounts.operations import authenticate, issue_token, register_organisation
-from bando.accounts.schemas import Account, AccountRequest, Token, TokenRequest
+from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
+from bando.accounts.operations import (
+    attempt_sign_in,
+    confirm_email,
+    issue_token,
+    register_organisation,
+    request_confirmation,
+    revoke_token,
+)
+from bando.accounts.schemas import (
+    AccountRequest,
+    ConfirmationRequest,
+    ConfirmationResend,
+    Confirmed,
+    RegistrationAccepted,
+    Token,
+    TokenRequest,
+)
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
+
+RESENT = (
+    "se l'indirizzo appartiene a un account non ancora confermato, riceverà a breve un nuovo "
+    "collegamento di conferma"
+)
+THROTTLED = "too many attempts: wait as Retry-After says (code too_many_attempts)"
 
 
 @endpoint(
@@ -18,11 +41,13 @@ from bando.core.operations import commit
     roles=None,
     body=TokenRequest,
     ok=(201, "a new token", Token),
-    errors={401: "wrong email or password"},
+    errors={401: "wrong email or password", 429: THROTTLED},
 )
+@login_limit
 def create_token(body: TokenRequest):
-    user = authenticate(body.email, body.password)
+    user = attempt_sign_in(body.email, body.password)
     if user is None:
+        g.sign_in_failed = True
         raise ApiError(401, "wrong email or password")
     token = issue_token(user, current_app.config["API_TOKEN_HOURS"])
     db.session.commit()
@@ -30,19 +55,73 @@ def create_token(body: TokenRequest):
 
 
 @endpoint(
+    "DELETE",
+    "/tokens/current",
+    summary="Revoke the bearer token of this request",
+    tag="auth",
+    ok=(204, "revoked: the token no longer opens anything", None),
+)
+def delete_current_token(user):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    revoke_token(token.strip())
+    db.session.commit()
+    return Response(status=204)
+
+
+@endpoint(
     "POST",
     "/accounts",
-    summary="Register a non-profit organisation and its first applicant user",
+    summary=(
+        "Register a non-profit organisation and its first applicant user; the address is "
+        "confirmed by the link e-mailed to it before a proposal can be submitted"
+    ),
     tag="accounts",
     roles=None,
     body=AccountRequest,
     validate=False,  # the operation reports the schema's problems with the rules'
-    ok=(201, "registered", Account),
-    errors={409: "tax code or email already registered"},
+    ok=(
+        202,
+        "accepted, the same whether or not the address already had an account: the "
+        "confirmation link (or, for an existing account, a notice) goes to the address",
+        RegistrationAccepted,
+    ),
+    errors={409: "tax code already registered", 429: THROTTLED},
 )
+@registration_limit
 def create_account(body: dict):
-    user = register_organisation(body)
-    commit(
-        "un ente con questo codice fiscale o un utente con questa email è appena stato registrato"
-    )
-    return Account.of({"user": user, "organisation": user.organisation})
+    register_organisation(body)
+    commit("un ente con questo codice fiscale è appena stato registrato")
+    return RegistrationAccepted()
+
+
+@endpoint(
+    "POST",
+    "/accounts/confirmation",
+    summary="Confirm the address of an account with the token of the e-mailed link",
+    tag="accounts",
+    roles=None,
+    body=ConfirmationRequest,
+    ok=(200, "confirmed", Confirmed),
+    errors={400: "the link is not valid or has expired (code link_invalid, link_expired)"},
+)
+def confirm_account(body: ConfirmationRequest):
+    user = confirm_email(body.token)
+    db.session.commit()
+    return Confirmed(email=user.email, email_confirmed=True)
+
+
+@endpoint(
+    "POST",
+    "/accounts/confirmation/resend",
+    summary="Send a new confirmation link (answered the same for any address)",
+    tag="accounts",
+    roles=None,
+    body=ConfirmationResend,
+    ok=(202, "sent if the address has an unconfirmed account", RegistrationAccepted),
+    errors={429: THROTTLED},
+)
+@confirmation_limit
+def resend_confirmation(body: ConfirmationResend):
+    request_confirmation(body.email)
+    db.session.commit()
+    return RegistrationAccepted(message=RESENT)

@@ -67,6 +67,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the person proved the address is theirs (the link of the confirmation e-mail);
+    # staff made by an administrator are confirmed when made. Until then an applicant
+    # writes drafts only, and no mail but the confirmation goes to the address.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 
@@ -77,6 +81,10 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
 
 class ApiToken(db.Model):
@@ -89,5 +97,25 @@ class ApiToken(db.Model):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in browser: live until ended (sign-out, password change, deactivation) or
+    past its idle or absolute timeout. Only the sha256 of its secret is stored; the secret
+    itself is in the browser's signed session cookie."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
 
     user: Mapped[User] = relationship()

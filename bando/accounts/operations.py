@@ -1,28 +1,45 @@
 """Operations on accounts: staff users, the registration of an organisation with its first
-user, sign-in and API tokens. Flush, never commit: the caller commits."""
+user and the confirmation of its address, sign-in (throttled), passwords, deactivation and
+API tokens. Flush, never commit: the caller commits."""
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app, has_request_context, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bando.accounts.models import ROLES, ApiToken, Organisation, User
 from bando.accounts.passwords import hash_password, password_problem, verify_password
 from bando.accounts.schemas import AccountRequest
-from bando.core.extensions import db
+from bando.accounts.sessions import end_sessions_of
+from bando.core.extensions import db, limiter
 from bando.core.models import Notification
 from bando.core.operations import OperationError
+from bando.core.ratelimit import Backoff
 from bando.core.schemas import field_errors
+from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
 from workflows.organisation import EMAIL_RE, clean_organisation, organisation_problems
 
 DUPLICATE_TAX_CODE = (
     "un ente con questo codice fiscale è già registrato: chiedere l'accesso a chi lo ha registrato"
 )
+# Said to an administrator creating a staff user only: a registration never tells.
 DUPLICATE_EMAIL = "esiste già un utente con questo indirizzo email"
+
+# Sign-in: five failures free, then one attempt at a time, 30 s, 1, 2, 4, 8 min, then
+# 15 min between attempts; LOGIN_BACKOFF in the settings changes any of these.
+LOGIN_BACKOFF = {"free": 5, "first_delay": 30, "max_delay": 15 * 60, "memory": 24 * 3600}
+
+CONFIRM_SALT = "bando.email-confirmation"
+CONFIRM_PATH = "/conferma/"
+CONFIRM_HOURS = 72
+# Mails a stranger can make bando send to an address: at most these per hour.
+MAILS_PER_HOUR = 3
 
 
 class UserError(ValueError):
@@ -33,39 +50,72 @@ class UserError(ValueError):
 
 
 def normalise_email(email) -> str:
-    return (email or "").strip().lower()
+    return (email or "").strip().lower() if isinstance(email, str) else ""
 
 
-def check_new_user(email: str, password: str, role: str) -> None:
+def check_new_user(email: str, password: str, role: str, *, unique: bool = True) -> None:
     if not EMAIL_RE.match(email):
         raise UserError("email", "indirizzo email non valido")
     if role not in ROLES:
         raise UserError("role", f"ruolo sconosciuto: {role} (ammessi: {', '.join(ROLES)})")
-    problem = password_problem(password)
+    problem = password_problem(password, email)
     if problem:
         raise UserError("password", problem)
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+    if unique and user_by_email(email) is not None:
         raise UserError("email", DUPLICATE_EMAIL)
 
 
-def create_user(email, password, role, *, organisation=None, full_name="") -> User:
-    """Adds (does not commit) a user; raises UserError with the field and an Italian message."""
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def create_user(
+    email, password, role, *, organisation=None, full_name="", confirmed: bool | None = None
+) -> User:
+    """Adds (does not commit) a user; raises UserError with the field and an Italian message.
+    Staff are confirmed when made (an administrator vouches for the address); an applicant
+    confirms by the link of the registration e-mail."""
     email = normalise_email(email)
     check_new_user(email, password, role)
     if role == "applicant" and organisation is None:
         raise UserError("organisation", "un richiedente appartiene a un ente")
+    if confirmed is None:
+        confirmed = role != "applicant"
     user = User(
         email=email,
         password_hash=hash_password(password),
         role=role,
         organisation=organisation,
         full_name=full_name,
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     return user
 
 
-# --- registration -----------------------------------------------------------------------
+# --- links in e-mails ---------------------------------------------------------------------
+
+
+def site_url(path: str) -> str:
+    """An absolute link for an e-mail: from PUBLIC_URL when set (a forged Host header then
+    cannot change it), else the request's own address."""
+    base = current_app.config.get("PUBLIC_URL")
+    if not base:
+        base = request.host_url if has_request_context() else "http://localhost:5000/"
+    return base.rstrip("/") + path
+
+
+def _mail(to: str, subject: str, body: str) -> None:
+    db.session.add(Notification(to_address=to, subject=subject, body=body))
+
+
+def _mail_allowed(kind: str, user: User) -> bool:
+    """Whether another mail of `kind` may go to `user` this hour (the count is shared by
+    every process): registrations and requests for a link must not flood a mailbox."""
+    return limiter.storage.incr(f"mail/{kind}/{user.id}", 3600) <= MAILS_PER_HOUR
+
+
+# --- registration and confirmation -----------------------------------------------------------
 
 
 def _raw_organisation(errors: dict, account) -> dict:
@@ -80,11 +130,17 @@ def _raw_organisation(errors: dict, account) -> dict:
     }
 
 
-def register_organisation(account: dict) -> User:
-    """Adds (does not commit) an organisation and its first applicant user, from the API's
-    payload (the registration page sends the same shape). Refuses with every problem
-    found, by field (`organisation.tax_code`…): 409 when the organisation or the address
-    is already registered, 422 otherwise."""
+def register_organisation(account: dict, *, now: datetime | None = None) -> User | None:
+    """Adds (does not commit) an organisation and its first applicant user, unconfirmed,
+    with the e-mail that confirms the address; from the API's payload (the registration
+    page sends the same shape).
+
+    Refuses with every problem found, by field (`organisation.tax_code`…): 409 when the
+    tax code is already registered (public: the organisations are listed), 422 otherwise.
+    An address that already has an account is never told apart from a new one: nothing is
+    created, the answer is the same, and the holder of the address gets an e-mail (None
+    is returned then)."""
+    now = now or utcnow()
     account_data = account
     errors: dict[str, list[str]] = {}
     try:
@@ -105,19 +161,33 @@ def register_organisation(account: dict) -> User:
         errors["organisation.tax_code"] = [DUPLICATE_TAX_CODE]
     if account is not None:
         try:
-            check_new_user(normalise_email(account.email), account.password, "applicant")
+            check_new_user(
+                normalise_email(account.email), account.password, "applicant", unique=False
+            )
         except UserError as error:
             errors[error.field] = [error.message]
     if errors:
-        duplicate = {DUPLICATE_TAX_CODE, DUPLICATE_EMAIL}
-        only_duplicates = all(m in duplicate for messages in errors.values() for m in messages)
+        only_duplicates = all(
+            m == DUPLICATE_TAX_CODE for messages in errors.values() for m in messages
+        )
         raise OperationError(409 if only_duplicates else 422, "registration refused", errors)
+    existing = user_by_email(account.email)
+    if existing is not None:
+        hash_password(account.password)  # the same work as a new account: no timing tell
+        tell_registration_attempt(existing, now=now)
+        return None
     organisation = Organisation(**fields)
     db.session.add(organisation)
     try:
         # Flushed now: a registration of the same tax code racing this one fails here, on
         # the unique constraint, with the same message as the check above.
         db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise OperationError(
+            409, "registration refused", {"organisation.tax_code": [DUPLICATE_TAX_CODE]}
+        ) from None
+    try:
         user = create_user(
             account.email,
             account.password,
@@ -126,46 +196,207 @@ def register_organisation(account: dict) -> User:
             full_name=account.full_name,
         )
         db.session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, UserError):
+        # The same address registered a moment ago by another request: as above.
         db.session.rollback()
-        if "email" in str(error.orig):
-            raise OperationError(
-                409, "registration refused", {"email": [DUPLICATE_EMAIL]}
-            ) from None
-        raise OperationError(
-            409, "registration refused", {"organisation.tax_code": [DUPLICATE_TAX_CODE]}
-        ) from None
-    db.session.add(
-        Notification(
-            to_address=user.email,
-            subject=f"Registrazione a bando: {organisation.name}",
-            body=(
-                f"Gentile {account.full_name or user.email},\n\n"
-                f"l'ente «{organisation.name}» (codice fiscale {organisation.tax_code}) è "
-                "registrato. Può ora accedere e compilare le domande di contributo.\n"
-            ),
-        )
-    )
+        existing = user_by_email(account.email)
+        if existing is None:
+            raise OperationError(409, "registration refused", {}) from None
+        tell_registration_attempt(existing, now=now)
+        return None
+    send_confirmation(user, now=now, check_quota=False)
     db.session.flush()
     return user
 
 
-# --- signing in, tokens -----------------------------------------------------------------
+def confirmation_token(user: User) -> str:
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT)
+    return serializer.dumps({"user": user.id, "email": user.email})
+
+
+def confirmation_link(user: User) -> str:
+    return site_url(CONFIRM_PATH + confirmation_token(user))
+
+
+def send_confirmation(user: User, *, now=None, check_quota: bool = True) -> bool:
+    """Queues (does not commit) the e-mail with the confirmation link, unless the address
+    is confirmed already or got enough of them this hour; whether it was queued."""
+    if user.email_confirmed or not user.active:
+        return False
+    if check_quota and not _mail_allowed("confirmation", user):
+        return False
+    hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
+    organisation = user.organisation.name if user.organisation else "bando"
+    _mail(
+        user.email,
+        f"Conferma dell'indirizzo email — {organisation}",
+        f"Gentile {user.full_name or user.email},\n\n"
+        f"per completare la registrazione dell'ente «{organisation}» confermi questo "
+        f"indirizzo aprendo il collegamento qui sotto (vale {hours} ore):\n\n"
+        f"{confirmation_link(user)}\n\n"
+        "Fino alla conferma le domande si possono preparare, non presentare.\n"
+        "Se la registrazione non è stata chiesta da Lei, ignori questo messaggio.\n",
+    )
+    return True
+
+
+def tell_registration_attempt(user: User, *, now=None) -> None:
+    """Someone registered with the address of an existing account: its holder is told (an
+    unconfirmed holder gets a new confirmation link instead, the one mail such an address
+    may receive)."""
+    if not user.active:
+        return
+    if not user.email_confirmed:
+        send_confirmation(user, now=now)
+        return
+    if not _mail_allowed("registration-attempt", user):
+        return
+    _mail(
+        user.email,
+        "Tentativo di registrazione con questo indirizzo email",
+        f"Gentile {user.full_name or user.email},\n\n"
+        "qualcuno ha chiesto di registrare un ente su bando usando questo indirizzo email, "
+        "che ha già un account: la richiesta non ha avuto effetto.\n\n"
+        f"Se la richiesta è Sua, acceda con la Sua password: {site_url('/accedi')}\n"
+        "Altrimenti non serve fare nulla: l'account non è cambiato.\n",
+    )
+
+
+class ConfirmationError(OperationError):
+    pass
+
+
+def user_for_confirmation(token: str) -> User:
+    """The user a confirmation link is for; ConfirmationError (400) when the link is not
+    valid, has expired, or was made for an address the account no longer has."""
+    hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT)
+    try:
+        data = serializer.loads(token, max_age=hours * 3600)
+    except SignatureExpired:
+        raise ConfirmationError(
+            400, "il link di conferma è scaduto: chiederne uno nuovo", code="link_expired"
+        ) from None
+    except BadSignature:
+        raise ConfirmationError(400, "link di conferma non valido", code="link_invalid") from None
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    if user is None or user.email != data.get("email") or not user.active:
+        raise ConfirmationError(400, "link di conferma non valido", code="link_invalid")
+    return user
+
+
+def confirm_email(token: str, *, now: datetime | None = None) -> User:
+    """Marks (does not commit) the address of the link's user as confirmed."""
+    user = user_for_confirmation(token)
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now or utcnow()
+    return user
+
+
+def request_confirmation(email: str, *, now=None) -> None:
+    """A new confirmation link for `email`, when it is an unconfirmed account's; the
+    caller answers the same whatever the address."""
+    user = user_by_email(email) if EMAIL_RE.match(normalise_email(email)) else None
+    if user is not None:
+        send_confirmation(user, now=now)
+
+
+# --- signing in, passwords ------------------------------------------------------------------
+
+
+def _dummy_hash() -> str:
+    """A hash with the current parameters, to verify against for unknown users."""
+    parameters = repr(current_app.config.get("ARGON2"))
+    cache = current_app.extensions.setdefault("bando.dummy_hash", {})
+    if parameters not in cache:
+        cache[parameters] = hash_password(secrets.token_urlsafe(16))
+    return cache[parameters]
 
 
 def authenticate(email, password) -> User | None:
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active or not verify_password(user.password_hash, password or ""):
+    """The user of the e-mail and password, else None. Unknown and inactive users are
+    checked against a dummy hash: every answer costs one argon2 verification."""
+    user = user_by_email(email) if isinstance(email, str) else None
+    password = password if isinstance(password, str) else ""
+    if user is None or not user.active:
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password):
         return None
     return user
 
 
-def user_by_id(user_id) -> User | None:
-    """The user of a page session (Flask-Login's user loader)."""
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+def login_backoff() -> Backoff:
+    return Backoff("login", **{**LOGIN_BACKOFF, **(current_app.config.get("LOGIN_BACKOFF") or {})})
+
+
+def attempt_sign_in(email, password) -> User | None:
+    """authenticate(), throttled per address typed (known or not, the same): raises
+    bando.core.ratelimit.Throttled while that account must wait."""
+    subject = normalise_email(email)
+    backoff = login_backoff()
+    backoff.acquire(subject)
+    user = authenticate(subject, password)
+    if user is None:
+        backoff.failed(subject)
         return None
+    backoff.succeeded(subject)
+    return user
+
+
+def _end_access(user: User, now, reason: str, keep_session: str | None = None) -> None:
+    end_sessions_of(user, now=now, reason=reason, keep=keep_session)
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def change_password(
+    user: User, current: str, new: str, confirm: str, *, keep_session=None, now=None
+) -> None:
+    """Sets (does not commit) a new password after checking the current one (throttled as
+    a sign-in); every other session and every API token of the user ends."""
+    now = now or utcnow()
+    backoff = login_backoff()
+    backoff.acquire(user.email)
+    if not verify_password(user.password_hash, current if isinstance(current, str) else ""):
+        backoff.failed(user.email)
+        raise OperationError(
+            422, "password not changed", {"current_password": ["password attuale non corretta"]}
+        )
+    backoff.succeeded(user.email)
+    errors = {}
+    if problem := password_problem(new, user.email):
+        errors["password"] = [problem]
+    elif new == current:
+        errors["password"] = ["la nuova password deve essere diversa da quella attuale"]
+    elif new != confirm:
+        errors["password_confirm"] = ["le due password non coincidono"]
+    if errors:
+        raise OperationError(422, "password not changed", errors)
+    set_password(user, new, now=now, keep_session=keep_session)
+
+
+def set_password(user: User, new: str, *, now=None, keep_session=None) -> None:
+    """Sets (does not commit) the password, ending the user's other sessions and tokens."""
+    now = now or utcnow()
+    user.password_hash = hash_password(new)
+    _end_access(user, now, "password", keep_session)
+    if user.email_confirmed:
+        _mail(
+            user.email,
+            "La password dell'account bando è cambiata",
+            f"Gentile {user.full_name or user.email},\n\n"
+            "la password dell'account è stata cambiata e gli altri accessi aperti sono "
+            "stati chiusi. Se il cambio non è stato fatto da Lei, avvisi subito l'ufficio.\n",
+        )
+
+
+def deactivate_user(user: User, *, now=None) -> None:
+    """The user can no longer sign in; their sessions and API tokens end (not committed)."""
+    user.active = False
+    _end_access(user, now or utcnow(), "deactivated")
+
+
+# --- API tokens -------------------------------------------------------------------------------
 
 
 def _digest(token: str) -> str:
@@ -187,3 +418,17 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
+
+
+def revoke_token(token: str) -> bool:
+    """Deletes (does not commit) the token; whether there was one."""
+    return bool(
+        db.session.execute(delete(ApiToken).where(ApiToken.token_sha256 == _digest(token))).rowcount
+    )
+
+
+@tick_job(85)
+def purge_expired_tokens(now: datetime) -> list[str]:
+    removed = db.session.execute(delete(ApiToken).where(ApiToken.expires_at <= now)).rowcount
+    db.session.commit()
+    return [f"api tokens: {removed} expired token(s) removed"] if removed else []

@@ -1,32 +1,70 @@
-"""The pages of accounts: an organisation registers; people sign in and out."""
+"""The pages of accounts: an organisation registers and confirms its address; people sign in
+(throttled) and out, see their account and change their password."""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo
 
-from bando.accounts.operations import authenticate, register_organisation
+from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
+from bando.accounts.operations import (
+    CONFIRM_PATH,
+    attempt_sign_in,
+    change_password,
+    confirm_email,
+    register_organisation,
+    request_confirmation,
+    send_confirmation,
+    user_for_confirmation,
+)
+from bando.accounts.sessions import end_session, open_session
+from bando.core.auth import session_secret, sign_in, sign_out
 from bando.core.extensions import db
 from bando.core.forms import place_errors
+from bando.core.layout import role_links
 from bando.core.operations import OperationError, commit
+from bando.core.ratelimit import Throttled, wait_text
 from workflows.organisation import FIELDS as ORGANISATION_FIELDS
-from workflows.organisation import FOR_PROFIT_FORMS, NON_PROFIT_FORMS
+from workflows.organisation import NON_PROFIT_FORMS
 
 bp = Blueprint("auth", __name__)
 
+# The registration's fields a person must fill (marked on the page, `required` for
+# assistive technology); the rules of workflows.organisation say the same on the server.
+REQUIRED_FIELDS = (
+    "name",
+    "tax_code",
+    "legal_form",
+    "pec",
+    "address",
+    "legal_representative",
+    "email",
+    "password",
+    "password_confirm",
+)
 
-def _legal_form_choices():
-    return {
-        str(_l("Enti senza scopo di lucro")): list(NON_PROFIT_FORMS.items()),
-        str(_l("Imprese con scopo di lucro (non ammesse)")): [
-            (code, label[0].upper() + label[1:]) for code, label in FOR_PROFIT_FORMS.items()
-        ],
-    }
+
+ROLE_NAMES = {
+    "applicant": _l("Ente richiedente"),
+    "officer": _l("Istruttore"),
+    "evaluator": _l("Commissione di valutazione"),
+    "finance": _l("Ufficio finanziario"),
+    "admin": _l("Amministrazione"),
+}
 
 
 class RegistrationForm(FlaskForm):
@@ -44,7 +82,7 @@ class RegistrationForm(FlaskForm):
     withholding_reason = StringField(_l("Motivo dell'esenzione (norma di riferimento)"))
     full_name = StringField(_l("Nome e cognome di chi compila"))
     email = EmailField(_l("Email per accedere"))
-    password = PasswordField(_l("Password (almeno 10 caratteri)"))
+    password = PasswordField(_l("Password (almeno 12 caratteri)"))
     password_confirm = PasswordField(
         _l("Ripeti la password"),
         validators=[EqualTo("password", _l("Le due password non coincidono"))],
@@ -53,12 +91,39 @@ class RegistrationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.legal_form.choices = {"": [("", _("— scegliere —"))], **_legal_form_choices()}
+        # Non-profit forms only: a company that distributes profits cannot apply (the
+        # server still refuses one sent anyway, saying why).
+        self.legal_form.choices = [("", _("— scegliere —")), *NON_PROFIT_FORMS.items()]
+        for name in REQUIRED_FIELDS:
+            self[name].flags.required = True
 
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Campo obbligatorio"))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Campo obbligatorio"))])
+
+
+class ResendForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Campo obbligatorio"))])
+    send = SubmitField(_l("Invia un nuovo collegamento"))
+
+
+class ConfirmForm(FlaskForm):
+    confirm = SubmitField(_l("Conferma l'indirizzo"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Password attuale"), validators=[DataRequired(_l("Campo obbligatorio"))]
+    )
+    password = PasswordField(
+        _l("Nuova password (almeno 12 caratteri)"),
+        validators=[DataRequired(_l("Campo obbligatorio"))],
+    )
+    password_confirm = PasswordField(
+        _l("Ripeti la nuova password"), validators=[DataRequired(_l("Campo obbligatorio"))]
+    )
+    change = SubmitField(_l("Cambia la password"))
 
 
 def _safe_next(target):
@@ -71,31 +136,72 @@ def _safe_next(target):
     return target
 
 
+def landing(user) -> str:
+    """Where a person goes after signing in: an applicant to the applications, staff to
+    the page of their role (their account page while the role has none)."""
+    for endpoint, _label in role_links(user):
+        return url_for(endpoint)
+    return url_for("auth.account")
+
+
+def _throttled_login(form, throttled: Throttled):
+    form.password.errors = [
+        *form.password.errors,
+        _(
+            "Troppi tentativi non riusciti per questo account: per sicurezza il prossimo è "
+            "possibile tra %(wait)s.",
+            wait=wait_text(throttled.seconds),
+        ),
+    ]
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(throttled.seconds)
+    return response
+
+
 @bp.route("/accedi", methods=["GET", "POST"])
+@login_limit
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        try:
+            user = attempt_sign_in(form.email.data, form.password.data)
+        except Throttled as throttled:
+            return _throttled_login(form, throttled)
         if user is None:
+            g.sign_in_failed = True
             flash(_("Email o password non corretti."), "danger")
         else:
-            login_user(user)
+            end_session(session_secret(), reason="replaced")  # whoever was signed in here
+            secret = open_session(user)
+            db.session.commit()
+            sign_in(user, secret)
             flash(_("Accesso effettuato."), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+            if user.role == "applicant" and not user.email_confirmed:
+                flash(
+                    _(
+                        "L'indirizzo email non è ancora confermato: seguire il collegamento "
+                        "ricevuto per poter presentare la domanda. Se ne può chiedere "
+                        "uno nuovo dalla pagina «Account»."
+                    ),
+                    "warning",
+                )
+            return redirect(_safe_next(request.args.get("next")) or landing(user))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/esci", methods=["POST"])
 def logout():
-    logout_user()
-    flash(_("Sei uscito da bando."), "info")
+    end_session(sign_out())
+    db.session.commit()
+    flash(_("Uscita da bando eseguita."), "info")
     return redirect(url_for("public.index"))
 
 
 @bp.route("/registrazione", methods=["GET", "POST"])
+@registration_limit
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("applicant.dashboard"))
+        return redirect(landing(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
         organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
@@ -107,7 +213,7 @@ def register():
             "organisation": organisation,
         }
         try:
-            user = register_organisation(account)
+            register_organisation(account)
         except OperationError as error:
             db.session.rollback()
             place_errors(form, error.errors)
@@ -116,8 +222,104 @@ def register():
                 "danger",
             )
         else:
+            # The same answer whether or not the address already had an account.
             commit()
-            login_user(user)
-            flash(_("Ente registrato. Ora è possibile compilare la domanda."), "success")
-            return redirect(url_for("applicant.dashboard"))
+            return redirect(url_for("auth.registered"))
     return render_template("auth/register.html", form=form)
+
+
+@bp.route("/registrazione/inviata")
+def registered():
+    return render_template("auth/registered.html")
+
+
+@bp.route(CONFIRM_PATH + "<token>", methods=["GET", "POST"])
+def confirm(token):
+    """The link of the confirmation e-mail: the page asks for one click (a POST), so that a
+    mail scanner opening links confirms nothing."""
+    try:
+        user = user_for_confirmation(token)
+    except OperationError as error:
+        return render_template("auth/confirm.html", problem=error.message), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        confirm_email(token)
+        db.session.commit()
+        flash(_("Indirizzo email confermato: ora è possibile presentare le domande."), "success")
+        if current_user.is_authenticated and current_user.id == user.id:
+            return redirect(landing(user))
+        return redirect(url_for("auth.login"))
+    return render_template("auth/confirm.html", form=form, user=user, problem=None)
+
+
+@bp.route("/conferma", methods=["GET", "POST"])
+@confirmation_limit
+def resend_confirmation():
+    """A new confirmation link: for the signed-in person, or for any address typed (the
+    answer never says whether it has an account)."""
+    form = ResendForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.email.data = current_user.email
+    if form.validate_on_submit():
+        if current_user.is_authenticated and form.email.data.strip().lower() == (
+            current_user.email
+        ):
+            send_confirmation(current_user)
+        else:
+            request_confirmation(form.email.data)
+        db.session.commit()
+        flash(
+            _(
+                "Se l'indirizzo appartiene a un account non ancora confermato, riceverà a "
+                "breve un nuovo collegamento di conferma."
+            ),
+            "info",
+        )
+        if current_user.is_authenticated:
+            return redirect(url_for("auth.account"))
+        return redirect(url_for("auth.login"))
+    return render_template("auth/resend.html", form=form)
+
+
+@bp.route("/profilo")
+@login_required
+def account():
+    return render_template(
+        "auth/account.html",
+        resend=ResendForm(email=current_user.email),
+        role=ROLE_NAMES.get(current_user.role, current_user.role),
+    )
+
+
+@bp.route("/profilo/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(
+                current_user,
+                form.current_password.data,
+                form.password.data,
+                form.password_confirm.data,
+                keep_session=session_secret(),
+            )
+        except Throttled as throttled:
+            db.session.rollback()
+            form.current_password.errors = [
+                _(
+                    "Troppi tentativi non riusciti: riprovare tra %(wait)s.",
+                    wait=wait_text(throttled.seconds),
+                )
+            ]
+            response = make_response(render_template("auth/password.html", form=form), 429)
+            response.headers["Retry-After"] = str(throttled.seconds)
+            return response
+        except OperationError as error:
+            db.session.rollback()
+            place_errors(form, error.errors)
+            return render_template("auth/password.html", form=form), 422
+        commit()
+        flash(_("Password cambiata: gli altri accessi all'account sono stati chiusi."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/password.html", form=form)

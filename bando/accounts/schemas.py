@@ -1,4 +1,5 @@
-"""The payloads of accounts: a token for e-mail and password, a registration."""
+"""The payloads of accounts: a token for e-mail and password, a registration and the
+confirmation of its address."""
 
 from typing import Literal
 
@@ -74,3 +75,30 @@ class OrganisationOut(Out):
 class Account(Out):
     user: UserOut
     organisation: OrganisationOut
+
+
+class RegistrationAccepted(Out):
+    """The answer to every well-formed registration, whether or not the address already
+    had an account (that is never told): the rest happens by e-mail."""
+
+    status: Literal["confirmation_sent"] = "confirmation_sent"
+    message: str = Field(
+        default=(
+            "controllare la casella email: se la registrazione è andata a buon fine vi si "
+            "trova il collegamento per confermare l'indirizzo; intanto si può accedere e "
+            "preparare la domanda, che si presenta dopo la conferma"
+        )
+    )
+
+
+class ConfirmationRequest(Schema):
+    token: Line(500) = Field(description="the token of the link /conferma/<token>")
+
+
+class ConfirmationResend(Schema):
+    email: Line(254)
+
+
+class Confirmed(Out):
+    email: str
+    email_confirmed: bool

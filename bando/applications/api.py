@@ -34,6 +34,7 @@ from bando.applications.schemas import (
 from bando.core.api import ApiError, endpoint
 from bando.core.audit import event_view, events_of_application
 from bando.core.operations import commit
+from bando.core.ratelimit import limited
 from bando.core.schemas import Reason
 
 PDF = {"application/pdf": {}}
@@ -148,8 +149,10 @@ def list_attachments(user, application_id):
         409: "neither a draft nor awaiting documents",
         413: "larger than MAX_ATTACHMENT_BYTES",
         422: "not a readable PDF, or an unknown kind",
+        429: "too many uploads by this user: wait as Retry-After says",
     },
 )
+@limited("uploads")
 def upload_attachment(user, application_id):
     application = _own(user, application_id)
     upload = request.files.get("file")

@@ -1,15 +1,11 @@
 """Attachments: PDF only, judged by their content, size-limited, stored in the database."""
 
 import hashlib
-import io
 import logging
-import warnings
-
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from bando.accounts.models import User
 from bando.applications.models import Application, Attachment
+from bando.core import pdf as core_pdf
 from bando.core.extensions import db
 from bando.core.operations import OperationError
 from bando.core.timeutil import utcnow
@@ -47,27 +43,9 @@ def next_missing_kind(application) -> str | None:
 
 
 def pdf_problem(data: bytes, max_bytes: int) -> str | None:
-    """Why these bytes are not an acceptable PDF, in Italian; None when they are."""
-    if not data:
-        return "il file è vuoto"
-    if len(data) > max_bytes:
-        return (
-            f"il file supera la dimensione massima di {max_bytes // (1024 * 1024)} MB "
-            f"({len(data) / (1024 * 1024):.1f} MB)"
-        )
-    if not data.startswith(b"%PDF-"):
-        return "il file non è un PDF (il contenuto non inizia come un PDF, qualunque sia il nome)"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reader = PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                return "il PDF è protetto da password: caricarne una copia non protetta"
-            if len(reader.pages) < 1:
-                return "il PDF non ha pagine"
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError):
-        return "il PDF è danneggiato o illeggibile"
-    return None
+    """Why these bytes are not an acceptable PDF, in Italian; None when they are. Checked
+    by bando.core.pdf within the budget of PDF_CHECK_SECONDS / PDF_CHECK_MEMORY_MB."""
+    return core_pdf.pdf_problem(data, max_bytes)
 
 
 def _clean_filename(filename: str) -> str:

@@ -103,6 +103,7 @@ def application_facts(
         integration_deadline=application.integration_deadline,
         # Only submit looks at completeness; the check reads attachments, so skip it otherwise.
         submission_problems=tuple(submission_problems(application)) if trigger == "submit" else (),
+        email_confirmed=actor is None or actor.email_confirmed_at is not None,
     )
 
 

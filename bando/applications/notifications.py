@@ -67,9 +67,12 @@ NOTICES = {
 
 
 def recipients(application: Application) -> list[str]:
-    """The organisation's PEC and its active users' addresses, each once."""
+    """The organisation's PEC and its active users' addresses, each once. Only confirmed
+    addresses get mail; the PEC, typed at registration, once a user of the organisation
+    has confirmed their own address (no mail goes where nobody asked for it)."""
     organisation = application.organisation
-    addresses = [organisation.pec] + [u.email for u in organisation.users if u.active]
+    confirmed = [u.email for u in organisation.users if u.active and u.email_confirmed_at]
+    addresses = ([organisation.pec] if confirmed else []) + confirmed
     seen, result = set(), []
     for address in addresses:
         if address and address.lower() not in seen:

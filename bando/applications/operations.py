@@ -64,11 +64,11 @@ def limit_reached_message(edition: Edition, count: int) -> str:
     limit = edition.max_applications_per_organisation
     if limit == 1:
         return (
-            "il bando ammette una sola domanda per ente e il vostro ente ne ha già una: "
+            "il bando ammette una sola domanda per ente e l'ente ne ha già una: "
             "modificare quella esistente (o ritirarla)"
         )
     return (
-        f"il bando ammette al massimo {limit} domande per ente e il vostro ente ne ha già "
+        f"il bando ammette al massimo {limit} domande per ente e l'ente ne ha già "
         f"{count}: modificare quelle esistenti (o ritirarne una)"
     )
 
@@ -296,9 +296,11 @@ def expire_if_due(application: Application) -> bool:
     return expire_if_overdue(application) is not None
 
 
-def submit(application: Application, actor: User, *, now=None) -> Application:
-    """Sends the application: the lifecycle checks completeness and the deadline."""
-    fire(application, "submit", actor, "", now=now)
+def submit(application: Application, actor: User, *, now=None, declarations=None) -> Application:
+    """Sends the application: the lifecycle checks completeness and the deadline. The
+    declarations accepted on the review page, when given, are kept in the audit event."""
+    payload = {"declarations": declarations} if declarations else None
+    fire(application, "submit", actor, "", payload, now=now)
     return application
 
 

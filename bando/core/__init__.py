@@ -32,8 +32,9 @@ def make_app(name, config, instance_path, template_folder) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)
+    config_module.check_secret_key(app.config["SECRET_KEY"])
 
-    from bando.core import auth, cli, errors, formatting, i18n, labels, layout, mail
+    from bando.core import auth, cli, errors, formatting, i18n, labels, layout, mail, security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
@@ -41,6 +42,7 @@ def make_app(name, config, instance_path, template_folder) -> Flask:
     csrf.init_app(app)
     for module in (i18n, formatting, labels, layout, auth, mail, errors, cli):
         module.init_app(app)
+    security.init_app(app)  # last: its proxy handling wraps the whole WSGI app
     return app
 
 

@@ -152,8 +152,8 @@ def endpoint(
     body (the view gets it as `body=`; with validate=False, the JSON object itself, for an
     operation that reports the schema's problems together with the rules'). `ok`: (status,
     description, schema or media type dict) of success. `errors`: the other statuses the
-    view may answer, with why; 400, 401, 403, 404 and 422 are added where the declaration
-    implies them.
+    view may answer, with why; 400, 401, 403, 404, 413 and 422 are added where the
+    declaration implies them, 503 (database out of reach) everywhere.
     """
     path, parameters = _openapi_path(rule)
     responses: dict[int, tuple[str, object]] = {ok[0]: (ok[1], ok[2])}
@@ -167,6 +167,9 @@ def endpoint(
         implied[422] = "invalid data, messages by field"
     if parameters:
         implied[404] = "not found, or not visible to this user"
+    if body is not None or multipart is not None:
+        implied[413] = "the body is larger than the server accepts"
+    implied[503] = "the database cannot be reached: retry after Retry-After seconds"
     for status, description in {**implied, **(errors or {})}.items():
         responses[status] = (description, None)
 

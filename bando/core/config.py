@@ -27,6 +27,9 @@ class Defaults:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_SENDER = "bando@localhost"
+    # The check of an uploaded PDF runs in a child process with these limits (bando.core.pdf).
+    PDF_CHECK_SECONDS = 5
+    PDF_CHECK_MEMORY_MB = 256
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -39,7 +42,55 @@ ENV_KEYS = (
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
     "MAIL_SENDER",
+    "REDIS_URL",
+    "PUBLIC_URL",
+    "TRUSTED_PROXIES",
 )
+
+
+MIN_SECRET_LENGTH = 32
+# Values seen in examples and tutorials: whoever knows them can forge sessions.
+KNOWN_SECRETS = {
+    "a long random string",  # instance/config.example.py
+    "change-me",
+    "changeme",
+    "change-this",
+    "secret",
+    "secret-key",
+    "secretkey",
+    "dev",
+    "development",
+    "test",
+    "testing",
+    "default",
+    "password",
+    "your-secret-key",
+    "super-secret",
+    "supersecret",
+}
+
+
+def secret_key_problem(key) -> str | None:
+    """Why SECRET_KEY must not be used (it signs the session cookies); None when it may."""
+    if not isinstance(key, str | bytes) or not key:
+        return "SECRET_KEY is empty"
+    text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+    if text.strip().lower() in KNOWN_SECRETS:
+        return "SECRET_KEY is a known placeholder: set a random one"
+    if len(text.strip()) < MIN_SECRET_LENGTH:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(text)) < 8:
+        return "SECRET_KEY is too repetitive: set a random one"
+    return None
+
+
+def check_secret_key(key) -> None:
+    """Refuses to start with a key anyone could guess (see secret_key_problem)."""
+    if problem := secret_key_problem(key):
+        raise RuntimeError(
+            f"{problem} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+            "or leave it unset to use the random key kept in instance/secret_key"
+        )
 
 
 def instance_secret(instance_path: str) -> str:

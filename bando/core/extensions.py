@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and attached in create_app."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+# Counts kept where every process sees them (Redis or the database): bando.core.ratelimit.
+limiter = Limiter(get_remote_address, strategy="fixed-window")

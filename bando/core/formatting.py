@@ -8,6 +8,7 @@ from flask_babel import get_locale
 
 from bando.core.timeutil import to_rome
 from scoring.money import euro
+from workflows.timezone import on
 
 
 def _locale():
@@ -62,6 +63,33 @@ def percent(part, whole) -> int:
     return max(0, min(100, round(int(part) * 100 / int(whole))))
 
 
+# The prepositions the pages put before a date; in Italian the article elides before the
+# days read with a vowel (workflows.timezone.on: "l'8/12", "dall'11/02").
+_PREPOSITIONS = {"il": "il", "dal": "dal", "al": "al", "del": "del", "entro": "entro il"}
+_ENGLISH = {"il": "on ", "dal": "from ", "al": "to ", "del": "of ", "entro": "by "}
+
+
+def dated(value, preposition: str | None = None, time: bool = False, locale=None) -> str:
+    """A day, after its preposition and with its time when asked, as a sentence reads it:
+    "entro l'08/12/2019 ore 12:00", "dal 15/04/2019"; in English "by 08/12/2019 at 12:00"."""
+    if value is None:
+        return "—"
+    english = not (locale or _locale()).startswith("it")
+    if preposition is None:
+        text = day(value)
+    elif english:
+        text = _ENGLISH[preposition] + day(value)
+    else:
+        text = on(_PREPOSITIONS[preposition], value)
+    if time and isinstance(value, datetime):
+        text += (" at " if english else " ore ") + clock(value)
+    return text
+
+
 def init_app(app):
     app.jinja_env.filters.update(money=money, day=day, moment=moment, clock=clock, share=share)
+    # {{ closes_at|entro(time=True) }}, {{ day|dal }}: one filter per preposition.
+    app.jinja_env.filters.update(dated=dated)
+    for word in _PREPOSITIONS:
+        app.jinja_env.filters[word] = lambda value, time=False, _w=word: dated(value, _w, time)
     app.jinja_env.globals.update(percent=percent)

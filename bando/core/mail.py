@@ -6,9 +6,11 @@ MAIL_SERVER configured (development) each message is written to the application 
 """
 
 import contextlib
+import re
 import smtplib
+import unicodedata
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 import click
 from flask import current_app, g, has_request_context
@@ -24,14 +26,48 @@ MAX_ATTEMPTS = 5
 BATCH = 200
 
 
+class UnsafeMessage(ValueError):
+    """A queued message that cannot be sent as it is (it is recorded as failed)."""
+
+
+def _header(name: str, value) -> str:
+    """A header value as it will be written, refused when it could add a header of its own
+    (a line break) or hide one (other control characters): rows written before the pages
+    refused such input, or by hand, must not forge a Bcc."""
+    if not isinstance(value, str) or not value.strip():
+        raise UnsafeMessage(f"intestazione {name} vuota")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise UnsafeMessage(
+                f"intestazione {name} non valida: contiene il carattere U+{ord(ch):04X}"
+            )
+    return value.strip()
+
+
+# One plain address: no display name, no list, no comment, no spaces (the outbox never
+# queues anything else; non-ASCII is left to the server's SMTPUTF8).
+_PLAIN_ADDRESS = re.compile(r"[^\s@,;:<>()\[\]\"\\]+@[^\s@,;:<>()\[\]\"\\]+")
+
+
+def _address(name: str, value) -> str:
+    value = _header(name, value)
+    if not _PLAIN_ADDRESS.fullmatch(value):
+        raise UnsafeMessage(f"indirizzo {name} non valido: {value[:100]!r}")
+    return value
+
+
 def build_message(notification: Notification, sender: str) -> EmailMessage:
+    """The message of a queued notification; raises UnsafeMessage (a ValueError) when one
+    of its headers could not be written safely."""
+    # The sender comes from the configuration and may carry a name ("Comune <a@b.it>").
+    sender = _header("From", sender)
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = notification.to_address
-    message["Subject"] = notification.subject
+    message["To"] = _address("To", notification.to_address)
+    message["Subject"] = _header("Subject", notification.subject)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message.set_content(notification.body)
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    message.set_content(notification.body or "")
     return message
 
 
@@ -79,16 +115,24 @@ def send_pending(app=None) -> int:
                 app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
                 return 0
         for notification in pending:
-            message = build_message(notification, sender)
+            # Counted before anything can fail: a message that cannot be built or sent is
+            # retried up to MAX_ATTEMPTS, and never holds back the ones after it.
             notification.attempts += 1
             try:
+                message = build_message(notification, sender)
                 if smtp is None:
                     app.logger.info("mail (not sent, no MAIL_SERVER):\n%s", message.as_string())
                 else:
                     smtp.send_message(message)
             except (OSError, smtplib.SMTPException) as error:
                 notification.last_error = str(error)[:2000]
-                app.logger.warning("mail to %s failed: %s", notification.to_address, error)
+                app.logger.warning(
+                    "mail %s to %r failed: %s", notification.id, notification.to_address, error
+                )
+                continue
+            except Exception as error:  # a message that cannot be built (bad header, encoding)
+                notification.last_error = f"messaggio non valido: {error}"[:2000]
+                app.logger.warning("mail %s refused: %s", notification.id, error)
                 continue
             notification.sent_at = utcnow()
             notification.last_error = ""

@@ -183,6 +183,8 @@ def field_errors(error: ValidationError) -> dict[str, list[str]]:
         context = problem.get("ctx") or {}
         if kind == "value_error":
             message = str(context.get("error", problem["msg"]))
+        elif kind in ("too_short", "string_too_short") and context.get("min_length") == 1:
+            message = "non può essere vuoto"
         elif kind in _MESSAGES:
             try:
                 message = _MESSAGES[kind].format(**context)

@@ -51,7 +51,7 @@ class ConcurrentChange(TransitionRefused):
     def __init__(self):
         super().__init__(
             "la domanda è stata modificata da un'altra operazione nello stesso momento: "
-            "ricarica la pagina e riprova",
+            "ricaricare la pagina e riprovare",
             "concurrent_update",
         )
 

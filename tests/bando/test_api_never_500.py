@@ -52,6 +52,8 @@ def _urls(app, world):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or "<path:" in rule.rule:
             continue
+        if rule.rule == "/api/v1/tokens/current":
+            continue  # revoking would end the tokens of the world (tests/bando/accounts)
         url = rule.rule
         for name, value in (
             ("application_id", world["application_id"]),

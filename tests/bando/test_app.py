@@ -1,3 +1,7 @@
+from pathlib import Path
+
+import pytest
+
 from bando.core.formatting import money
 from tests.factories import create_edition
 
@@ -44,3 +48,57 @@ def test_instance_secret_is_private_and_per_folder(tmp_path):
     other = tmp_path / "altro"
     other.mkdir()
     assert instance_secret(str(other)) != key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a long random string",  # instance/config.example.py
+        "change-me",
+        "secret",
+        "dev",
+        "test",
+        "Change-Me",
+        "short-but-random-Xq7#pL",  # under 32 characters
+        "a" * 40,
+    ],
+)
+def test_a_known_or_short_secret_key_stops_the_start(tmp_path, key):
+    from bando import create_app
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(
+            {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": key},
+            instance_path=str(tmp_path),
+        )
+
+
+def test_the_example_configuration_key_is_refused(tmp_path, monkeypatch):
+    import shutil
+
+    from bando import ROOT, create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    shutil.copy(Path(ROOT) / "instance" / "config.example.py", tmp_path / "config.py")
+    with pytest.raises(RuntimeError, match="placeholder"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))
+
+
+def test_a_weak_key_from_the_environment_is_refused(tmp_path, monkeypatch):
+    from bando import create_app
+
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    with pytest.raises(RuntimeError, match="placeholder"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))
+
+
+def test_a_long_random_secret_key_is_taken(tmp_path):
+    import secrets
+
+    from bando import create_app
+
+    key = secrets.token_urlsafe(32)
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": key}, instance_path=str(tmp_path)
+    )
+    assert app.config["SECRET_KEY"] == key

@@ -63,15 +63,16 @@ def world(app, client):
     for kind in late_edition.required_attachments:
         store_attachment(late, kind, "a.pdf", pdf_bytes(), c, LIMIT)
     late_edition.closes_at = utcnow() - timedelta(minutes=1)
-    db.session.commit()
+    b_headers, late_headers = bearer(b), bearer(c)
+    db.session.commit()  # nothing left pending: every request starts from committed rows
     return World(
         edition=edition,
         a=a,
         a_headers=a_headers,
         draft_id=draft.id,
-        b_headers=bearer(b),
+        b_headers=b_headers,
         submitted_id=submitted.id,
-        late_headers=bearer(c),
+        late_headers=late_headers,
         late_id=late.id,
     )
 
@@ -89,6 +90,7 @@ def applicant() -> User:
         password_hash=password_hash(),
         role="applicant",
         organisation=org,
+        email_confirmed_at=utcnow(),
     )
     db.session.add(user)
     db.session.flush()
@@ -104,6 +106,10 @@ def snapshot():
     rows = {}
     with db.engine.connect() as conn:
         for table in db.metadata.sorted_tables:
+            if table.name in ("rate_limit_counter", "user_session"):
+                # Bookkeeping, not data: the limits count refused attempts too (uploads),
+                # and the page cases sign in first.
+                continue
             order = list(table.primary_key.columns) or list(table.columns)
             rows[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*order))]
     return rows
@@ -177,15 +183,9 @@ CASES = [
         ),
     ),
     (
-        "duplicate email",
-        409,
-        "già un utente",
-        lambda w, c: c.post("/api/v1/accounts", json={**account(), "email": w.a["email"]}),
-    ),
-    (
         "weak password",
         422,
-        "almeno 10 caratteri",
+        "almeno 12 caratteri",
         lambda w, c: c.post("/api/v1/accounts", json={**account(), "password": "123"}),
     ),
     (

@@ -1,12 +1,19 @@
 from sqlalchemy import func, select
 
-from bando.accounts.models import User
+from bando.accounts.models import Organisation, User
 from bando.accounts.operations import authenticate
-from bando.applications.models import Application
+from bando.applications.facts import submission_problems
+from bando.applications.models import Application, Attachment
 from bando.calls.models import Edition
+from bando.core import audit
 from bando.core.audit import verify_chain
 from bando.core.extensions import db
+from bando.core.models import AuditEvent
 from bando.demo import DEMO_CODE, PASSWORD
+from tests.factories import create_organisation, create_user
+from tests.lifecycle_factories import create_application
+
+DRAFT_OWNER = "biblioteca.sansiro@bando.demo"
 
 
 def _states():
@@ -16,10 +23,27 @@ def _states():
     return dict(rows)
 
 
-def test_demo_loads_every_persona_and_is_idempotent(runner):
+def _count(model):
+    return db.session.scalar(select(func.count(model.id)))
+
+
+def _draft():
+    return db.session.scalar(
+        select(Application)
+        .join(User, User.organisation_id == Application.organisation_id)
+        .where(User.email == DRAFT_OWNER)
+    )
+
+
+def _fresh_demo(runner):
     assert runner.invoke(args=["init"]).exit_code == 0
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_loads_every_persona_and_is_idempotent(runner):
+    result = _fresh_demo(runner)
     for role in ("admin", "officer", "evaluator", "finance", "applicant"):
         assert role in result.output
     assert PASSWORD in result.output
@@ -37,18 +61,120 @@ def test_demo_loads_every_persona_and_is_idempotent(runner):
             user = authenticate(parts[1], PASSWORD)
             assert user is not None and user.role == parts[0]
 
-    users = db.session.scalar(select(func.count(User.id)))
+    users = _count(User)
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
-    assert db.session.scalar(select(func.count(User.id))) == users
+    assert _count(User) == users
     assert _states() == states
     assert verify_chain().ok
 
 
+def test_the_draft_to_complete_has_work_left(runner):
+    _fresh_demo(runner)
+    draft = _draft()
+    assert draft.state == "draft"
+    assert draft.attachments == []
+    assert draft.objectives == "" and draft.timeline == "" and draft.budget_lines == []
+    problems = submission_problems(draft)
+    assert any("piano economico" in p for p in problems), problems
+    assert sum("manca l'allegato" in p for p in problems) == len(draft.edition.required_attachments)
+
+
 def test_demo_submissions_have_protocols(runner):
-    runner.invoke(args=["init"])
-    runner.invoke(args=["demo"])
+    _fresh_demo(runner)
     protocols = db.session.scalars(
         select(Application.protocol).where(Application.protocol.is_not(None))
     ).all()
     assert sorted(protocols) == ["DEMO/0001", "DEMO/0002", "DEMO/0003", "DEMO/0004"]
+
+
+def test_demo_refuses_a_database_in_use_unless_forced(runner):
+    assert runner.invoke(args=["init"]).exit_code == 0
+    organisation = create_organisation(name="Associazione Vera di Quarto Oggiaro")
+    create_user("applicant", "segreteria@vera.example.it", organisation=organisation)
+    db.session.commit()
+    users = _count(User)
+
+    refused = runner.invoke(args=["demo"])
+
+    assert refused.exit_code != 0
+    assert "not the demo's" in refused.output
+    assert "Associazione Vera di Quarto Oggiaro" in refused.output
+    assert "--force" in refused.output
+    assert _count(User) == users
+    assert db.session.scalar(select(Edition.id).where(Edition.code == DEMO_CODE)) is None
+
+    forced = runner.invoke(args=["demo", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert _count(User) == users + 11
+    assert verify_chain().ok
+
+
+def test_a_demo_database_where_someone_registered_still_loads(runner):
+    _fresh_demo(runner)
+    create_user("applicant", "nuova@example.it")  # registered while trying the site
+    db.session.commit()
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0, again.output
+
+
+def test_reset_makes_the_walk_through_as_new(runner):
+    _fresh_demo(runner)
+    fresh_states = _states()
+    counts = {model: _count(model) for model in (User, Organisation, Application, Attachment)}
+    # The walk-through, in part: the draft written, a request answered by the officer…
+    draft = _draft()
+    draft.title = "Titolo cambiato durante la prova"
+    from bando.applications.lifecycle import fire
+
+    officer = db.session.scalar(select(User).where(User.email == "istruttore@bando.demo"))
+    submitted = db.session.scalar(select(Application).where(Application.state == "submitted"))
+    fire(submitted, "declare_eligible", officer, "verificata durante la prova")
+    db.session.commit()
+    assert _states() != fresh_states
+    events_before = verify_chain().count
+
+    result = runner.invoke(args=["demo", "--reset"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{events_before} events dropped" in result.output
+    db.session.expire_all()
+    assert _states() == fresh_states
+    assert _draft().title != "Titolo cambiato durante la prova"
+    assert {model: _count(model) for model in counts} == counts
+    chain = verify_chain()
+    assert chain.ok, chain.problem
+    first = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id).limit(1))
+    assert first.trigger == "reset_demo"
+    assert first.payload["dropped_events"] == events_before
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    # The shipped calls are still there.
+    assert {"cdq-2017-2018", "cdq-2019"} <= set(db.session.scalars(select(Edition.code)))
+
+
+def test_reset_refuses_when_the_audit_chain_tells_of_other_data(runner):
+    _fresh_demo(runner)
+    edition = db.session.scalar(select(Edition).where(Edition.code == "cdq-2019"))
+    organisation = create_organisation()
+    applicant = create_user("applicant", organisation=organisation)
+    application = create_application(edition, organisation, applicant)
+    audit.append(
+        subject="application",
+        trigger="withdraw",
+        actor=applicant,
+        application_id=application.id,
+        edition_id=edition.id,
+        from_state="draft",
+        to_state="withdrawn",
+    )
+    db.session.commit()
+    users, events = _count(User), verify_chain().count
+
+    result = runner.invoke(args=["demo", "--reset", "--force"])
+
+    assert result.exit_code != 0
+    assert "audit chain" in result.output and "nothing was deleted" in result.output
+    db.session.expire_all()
+    assert _count(User) == users
+    chain = verify_chain()
+    assert chain.ok and chain.count == events

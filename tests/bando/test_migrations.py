@@ -23,7 +23,13 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 def init_database(url: str) -> list:
     """Run `bando init` on url; return alembic's diff between that schema and the models."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "migration-tests-only-key-not-for-real-use",
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
     result = app.test_cli_runner().invoke(args=["init"])
     assert result.exit_code == 0, result.output
     assert "loaded: cdq-2019" in result.output

@@ -90,7 +90,7 @@ def live_server(app, tmp_path):
         {
             **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "ARGON2")},
             "BABEL_TRANSLATION_DIRECTORIES": app.config["BABEL_TRANSLATION_DIRECTORIES"],
-            "SECRET_KEY": "browser-tests",
+            "SECRET_KEY": "browser-tests-only-key-not-for-real-use",
             "WTF_CSRF_ENABLED": True,
             "MAIL_SERVER": None,
         },
@@ -121,7 +121,7 @@ def browser_context(chromium, live_server):
         context = chromium.new_context(
             base_url=live_server.url,
             locale="it-IT",
-            viewport={"width": 1280, "height": 900},
+            viewport=options.pop("viewport", {"width": 1280, "height": 900}),  # or a phone's
             **options,
         )
         context.set_default_timeout(TIMEOUT_MS)

@@ -16,6 +16,7 @@ from bando.applications.models import Application
 from bando.calls.models import Edition
 from bando.core.extensions import db
 from bando.demo import DEMO_CODE
+from tests.bando.accounts.helpers import confirmation_path
 from tests.factories import entity_tax_code
 
 pytestmark = pytest.mark.browser
@@ -81,10 +82,11 @@ OVERLAPS_JS = """() => {
   const seen = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
   const name = e => (e.textContent || e.id || e.name || e.tagName).trim().slice(0, 50);
   const labels = [...document.querySelectorAll("main label:not(.form-check-label)")].filter(seen);
+  // The save bar sticks to the bottom of the screen: the page scrolls under it.
   const others = [...document.querySelectorAll(
     "main h1, main h2, main h3, main h4, main legend, main .btn, main label, main select, " +
     "main textarea, main input:not([type=checkbox]):not([type=radio]):not([type=hidden])"
-  )].filter(seen);
+  )].filter(seen).filter(e => !e.closest(".bando-savebar"));
   const hits = [];
   for (const label of labels) {
     const a = label.getBoundingClientRect();
@@ -129,7 +131,7 @@ def test_a_wrong_tax_code_is_explained_next_to_the_field_and_creates_nothing(
     assert "il carattere di controllo non torna" in error.inner_text()
     # Next to the field: the control is marked invalid and points to the message.
     assert "is-invalid" in page.locator("#tax_code").get_attribute("class")
-    assert page.locator("#tax_code").get_attribute("aria-describedby") == "tax_code-error"
+    assert "tax_code-error" in page.locator("#tax_code").get_attribute("aria-describedby").split()
     assert "correggere i campi indicati" in flash_texts(page)
     # What was typed is kept (but for the passwords).
     assert page.input_value("#name") == ORG_NAME
@@ -147,9 +149,10 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     context = browser_context(java_script_enabled=False, accept_downloads=True)
     page = context.new_page()
 
-    # Register the organisation from the home page's menu; the new user is signed in.
+    # Register the organisation from the home page's menu, confirm the address by the link
+    # mailed, then sign in.
     page.goto("/")
-    page.get_by_role("link", name="Registra il tuo ente").first.click()
+    page.get_by_role("link", name="Registra l'ente").first.click()
     page.wait_for_url("**/registrazione")
     fill_registration(page, TAX_CODE)
     tick(page, "withholding_exempt")
@@ -157,8 +160,16 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     shot(page, "registration-filled")
     assert_clear_layout(page)
     page.get_by_role("button", name="Registra l'ente").click()
+    page.wait_for_url("**/registrazione/inviata")
+    link = confirmation_path(EMAIL)
+    db.session.rollback()
+    page.goto(link)
+    page.locator("main").get_by_role("button").click()
+    page.wait_for_url("**/accedi")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.locator("main").get_by_role("button", name="Accedi").click()
     page.wait_for_url("**/domande")
-    assert "Ente registrato" in flash_texts(page)
     assert page.locator("h1").inner_text() == f"Le domande di {ORG_NAME}"
     assert "Nessuna domanda per ora." in page.locator("main").inner_text()
     assert_clear_layout(page)
@@ -175,8 +186,14 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     application_id = int(page.url.rsplit("/", 1)[1])
     assert "Bozza creata" in flash_texts(page)
 
-    # Sections 1–3.
+    # Sections 1–4. Without JavaScript the guidelines of a neighbourhood show once it is saved;
+    # before, the page asks to choose it.
+    assert page.locator("[data-guidelines-prompt]").is_visible()
     page.select_option("#neighbourhood", "san-siro")
+    page.locator("#save-quartiere").click()
+    page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
+    assert page.locator('[data-neighbourhood="san-siro"]').is_visible()
+    assert not page.locator('[data-neighbourhood="gratosoglio"]').is_visible()
     tick(page, page.locator('input[name="guidelines"][value="SS1"]').get_attribute("id"))
     page.fill("#title", "Cortili aperti: merende e compiti nei cortili ERP")
     page.fill("#summary", "Pomeriggi di doposcuola e gioco nei cortili di via Zamagna.")
@@ -189,7 +206,7 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     page.fill("#partners-0-name", "Biblioteca rionale Harar")
     page.fill("#partners-0-role", "ospita i compiti nei giorni di pioggia")
 
-    # Section 4: three budget lines, then one more row without JavaScript.
+    # Section 5: three budget lines, then one more row without JavaScript.
     lines = [
         ("personale", "Educatori (240 ore)", "6.000,00"),
         ("materiali", "Giochi e cancelleria", "2500"),
@@ -209,7 +226,7 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     page.fill("#budget-3-description", "Noleggio gazebo per la festa")
     page.fill("#budget-3-amount", "500")
     # The co-financing is left blank: the rest of the total cost is the organisation's.
-    page.locator("#save-4").click()
+    page.locator("#save").click()
     page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
     assert "Bozza salvata." in flash_texts(page)
     assert page.locator('[data-field="total"]').inner_text() == "€ 10.000,00"
@@ -224,21 +241,25 @@ def test_register_write_attach_submit_and_download_the_receipt_without_javascrip
     shot(page, "draft-saved")
     assert_clear_layout(page)
 
-    # Section 5: the three required PDFs.
+    # Section 6: the three required PDFs.
     # The document offered is always the next one still missing.
     for kind in ("statuto", "documento_identita", "piano_economico"):
         assert page.input_value("#kind") == kind
         page.set_input_files("#file", pdf_file(tmp_path, kind))
         page.get_by_role("button", name="Carica il PDF").click()
-        page.wait_for_url(re.compile(rf"/domande/{application_id}$"))
+        page.wait_for_url(re.compile(rf"/domande/{application_id}#sezione-documenti$"))
         assert "Documento caricato." in flash_texts(page)
     assert page.locator("[data-problems]").count() == 0
     assert "La domanda è completa." in page.locator("main").inner_text()
     shot(page, "draft-complete")
 
-    # Section 6: submit, then the receipt page with the protocol.
+    assert page.locator("#progress-title").inner_text() == "6 di 6 sezioni complete"
+
+    # The review page: the declarations and the privacy notice, then the receipt.
     page.get_by_role("link", name="Vai all'invio").click()
     page.wait_for_url(f"**/domande/{application_id}/invia")
+    tick(page, "declarations")
+    tick(page, "privacy")
     page.get_by_role("button", name="Invia la domanda").click()
     page.wait_for_url(f"**/domande/{application_id}/ricevuta")
     protocol = page.locator('[data-field="protocol"]').inner_text()

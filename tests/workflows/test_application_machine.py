@@ -279,3 +279,15 @@ def test_rows_for_the_public_page():
     assert {m["trigger"] for m in rows["submitted"]["moves"]} == {
         "request_integration", "declare_eligible", "declare_ineligible", "withdraw"
     }  # fmt: skip
+
+
+def test_submitting_needs_a_confirmed_email_address():
+    unconfirmed = facts("owner", email_confirmed=False)
+    refusals = machine.check("draft", "submit", unconfirmed)
+    assert [r.code for r in refusals] == ["email_not_confirmed"]
+    assert "confermare il proprio indirizzo email" in refusals[0].reason
+    with pytest.raises(Refused):
+        machine.advance("draft", "submit", unconfirmed)
+    # Nothing else is asked of the address: drafts are withdrawn, answers sent as before.
+    assert machine.advance("draft", "withdraw", unconfirmed) == "withdrawn"
+    assert machine.check("integration_requested", "integrate", unconfirmed) == []

@@ -39,15 +39,15 @@ def test_cli_refuses_bad_users_and_creates_nothing(runner):
     db.session.commit()
     before = _count()
     cases = [
-        (["--role", "sindaco", "--email", "a@example.it", "--password", "x" * 12], "ruolo"),
-        (["--role", "officer", "--email", "non-una-mail", "--password", "x" * 12], "email"),
-        (["--role", "officer", "--email", "b@example.it", "--password", "corta"], "10 caratteri"),
+        (["--role", "sindaco", "--email", "a@example.it", "--password", PASSWORD], "ruolo"),
+        (["--role", "officer", "--email", "non-una-mail", "--password", PASSWORD], "email"),
+        (["--role", "officer", "--email", "b@example.it", "--password", "corta"], "12 caratteri"),
         (
-            ["--role", "officer", "--email", "RAGIONERIA@example.it", "--password", "x" * 12],
+            ["--role", "officer", "--email", "RAGIONERIA@example.it", "--password", PASSWORD],
             "esiste già",
         ),
         (
-            ["--role", "applicant", "--email", "c@example.it", "--password", "x" * 12],
+            ["--role", "applicant", "--email", "c@example.it", "--password", PASSWORD],
             "organisation",
         ),
     ]

@@ -9,10 +9,13 @@ from sqlalchemy import func, select
 
 from bando.accounts.models import Organisation, User
 from bando.applications.models import Application
+from bando.calls.models import Guideline
 from bando.core.extensions import db
 from bando.core.timeutil import to_rome
+from tests.bando.accounts.helpers import confirm_address
 from tests.bando.applications.data import pdf_bytes, token_for
 from tests.factories import PASSWORD, create_edition, create_user, entity_tax_code
+from workflows.timezone import on
 
 
 @pytest.fixture
@@ -26,6 +29,15 @@ def sign_in(client, email, password=PASSWORD):
     client.post("/esci")
     response = client.post("/accedi", data={"email": email, "password": password})
     assert response.status_code == 302
+
+
+def register(client, **fields):
+    """Registers through the page, confirms the address by the mailed link, signs in."""
+    form = registration_form(**fields)
+    response = client.post("/registrazione", data=form)
+    assert response.status_code == 302, response.text
+    confirm_address(client, form["email"])
+    sign_in(client, form["email"], form["password"])
 
 
 def registration_form(n=41, **fields):
@@ -80,12 +92,15 @@ def proposal_form(edition, **fields):
     return data
 
 
+# The review page's send: the declarations and the privacy notice ticked.
+SEND = {"confirm": "1", "declarations": "y", "privacy": "y"}
+
+
 def test_register_write_attach_submit_and_download_the_receipt(client, edition):
     page = client.get("/registrazione")
     assert page.status_code == 200
-    assert "Registra il tuo ente" in page.text
-    response = client.post("/registrazione", data=registration_form())
-    assert response.status_code == 302, response.text
+    assert "Registrazione dell'ente" in page.text
+    register(client)
     org = db.session.scalar(select(Organisation))
     assert org.legal_form == "odv" and org.users[0].email == "anna@example.it"
 
@@ -122,8 +137,8 @@ def test_register_write_attach_submit_and_download_the_receipt(client, edition):
         )
         assert response.status_code == 302
     confirm = client.get(f"{url}/invia")
-    assert "La domanda è completa" in confirm.text
-    response = client.post(f"{url}/invia", data={"confirm": "1"})
+    assert "Che cosa sarà inviato" in confirm.text
+    response = client.post(f"{url}/invia", data=SEND)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"{url}/ricevuta")
     db.session.refresh(application)
@@ -148,7 +163,7 @@ def test_register_write_attach_submit_and_download_the_receipt(client, edition):
 
 
 def test_a_refused_save_shows_the_message_next_to_the_field(client, edition):
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     response = client.post(
@@ -165,7 +180,7 @@ def test_a_refused_save_shows_the_message_next_to_the_field(client, edition):
 
 
 def test_the_budget_must_add_up_shown_by_the_budget_table(client, edition):
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     response = client.post(
@@ -181,7 +196,7 @@ def test_the_budget_must_add_up_shown_by_the_budget_table(client, edition):
 def test_answer_a_request_for_documents_and_the_deadline_is_shown(client, edition):
     from bando.applications.lifecycle import fire
 
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     url = f"/domande/{application.id}"
@@ -192,14 +207,14 @@ def test_answer_a_request_for_documents_and_the_deadline_is_shown(client, editio
             data={"kind": kind, "file": (io.BytesIO(pdf_bytes()), "a.pdf")},
             content_type="multipart/form-data",
         )
-    client.post(f"{url}/invia", data={"confirm": "1"})
+    client.post(f"{url}/invia", data=SEND)
     officer = create_user("officer")
     fire(application, "request_integration", officer, "Manca la firma sullo statuto")
     db.session.commit()
 
     dashboard = client.get("/domande")
-    deadline = to_rome(application.integration_deadline).strftime("%d/%m/%Y")
-    assert f"Integrazione richiesta: rispondere entro il {deadline}" in dashboard.text
+    deadline = on("entro il", to_rome(application.integration_deadline))
+    assert f"Integrazione richiesta: rispondere {deadline}" in dashboard.text.replace("&#39;", "'")
     assert "Manca la firma sullo statuto" in dashboard.text
 
     page = client.get(f"{url}/integrazione")
@@ -217,7 +232,7 @@ def test_answer_a_request_for_documents_and_the_deadline_is_shown(client, editio
 
 
 def test_withdraw_asks_for_confirmation(client, edition):
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     page = client.get(f"/domande/{application.id}/ritira")
@@ -232,7 +247,7 @@ def test_withdraw_asks_for_confirmation(client, edition):
 
 
 def test_another_organisations_application_is_not_found(client, edition):
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     other = create_user("applicant")
@@ -269,7 +284,7 @@ def test_an_expired_request_for_documents_shows_as_ineligible(client, edition):
     from bando.core.timeutil import utcnow
     from tests.bando.applications.data import submitted_application
 
-    client.post("/registrazione", data=registration_form())
+    register(client)
     user = db.session.scalar(select(User).where(User.email == "anna@example.it"))
     application = submitted_application(edition, user)
     officer = create_user("officer")
@@ -285,7 +300,7 @@ def test_an_expired_request_for_documents_shows_as_ineligible(client, edition):
 def test_the_documents_carry_the_labels_of_the_call(client, edition):
     edition.source = {"attachment_labels": {"statuto": "Statuto registrato dell'ente"}}
     db.session.commit()
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     application = db.session.scalar(select(Application))
     page = client.get(f"/domande/{application.id}")
@@ -309,7 +324,7 @@ def test_the_next_step_reads_the_deadline_in_rome(app):
 
 
 def started_draft(client, edition):
-    client.post("/registrazione", data=registration_form())
+    register(client)
     client.post("/domande/nuova", data={"edition": edition.code})
     return db.session.scalar(select(Application))
 
@@ -327,20 +342,20 @@ def test_buttons_are_buttons_and_no_id_is_used_twice(app, client, edition):
         assert 'type="submit"' in html and not re.search(r'<input[^>]*type="submit"', html)
         ids = re.findall(r'\sid="([^"]+)"', html)
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
-    # The main form, the upload form and the sign-out form each carry the token.
-    assert pages[-1].count('name="csrf_token"') == 3
+    # The proposal's form (its documents included) and the sign-out form carry the token.
+    assert pages[-1].count('name="csrf_token"') == 2
 
 
 def test_the_dashboard_does_not_offer_a_call_already_applied_for(client, edition):
     application = started_draft(client, edition)
-    dashboard = client.get("/domande").text
+    dashboard = client.get("/domande").text.replace("&#39;", "'")
     assert "Inizia la domanda" not in dashboard
     assert f'<option value="{edition.code}"' not in dashboard
-    assert "il vostro ente ha già la sua domanda" in dashboard
+    assert "l'ente ha già la sua domanda" in dashboard
     assert f'href="/domande/{application.id}"' in dashboard
     # Asked anyway, the refusal reads in plain Italian.
     refused = client.post("/domande/nuova", data={"edition": edition.code}, follow_redirects=True)
-    assert "il bando ammette una sola domanda per ente e il vostro ente ne ha già una" in (
+    assert "il bando ammette una sola domanda per ente e l'ente ne ha già una" in (
         refused.text.replace("&#39;", "'")
     )
     assert "domanda/e" not in refused.text
@@ -353,11 +368,13 @@ def test_a_call_allowing_two_applications_is_offered_until_the_second(client):
     started_draft(client, edition)
     assert "Inizia la domanda" in client.get("/domande").text
     client.post("/domande/nuova", data={"edition": edition.code})
-    dashboard = client.get("/domande").text
+    dashboard = client.get("/domande").text.replace("&#39;", "'")
     assert "Inizia la domanda" not in dashboard
-    assert "il vostro ente ha già tutte le 2 domande ammesse" in dashboard
+    assert "l'ente ha già tutte le 2 domande ammesse" in dashboard
     refused = client.post("/domande/nuova", data={"edition": edition.code}, follow_redirects=True)
-    assert "al massimo 2 domande per ente e il vostro ente ne ha già 2" in refused.text
+    assert "al massimo 2 domande per ente e l'ente ne ha già 2" in refused.text.replace(
+        "&#39;", "'"
+    )
 
 
 def test_saved_amounts_come_back_written_the_italian_way(client, edition):
@@ -419,7 +436,7 @@ def test_the_receipt_says_the_protocol_once_and_the_budget_under_its_heading(cli
             data={"kind": kind, "file": (io.BytesIO(pdf_bytes(kind)), f"{kind}.pdf")},
             content_type="multipart/form-data",
         )
-    receipt = client.post(f"{url}/invia", data={"confirm": "1"}, follow_redirects=True).text
+    receipt = client.post(f"{url}/invia", data=SEND, follow_redirects=True).text
     db.session.refresh(application)
     alerts = re.findall(r'<div class="alert[^>]*>(.*?)</div>', receipt, re.S)
     assert sum(application.protocol in alert for alert in alerts) == 1
@@ -433,3 +450,362 @@ def test_the_receipt_says_the_protocol_once_and_the_budget_under_its_heading(cli
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert text.index("Piano economico") < text.index("Categoria") < text.index("Personale")
     assert "Materiali" in text and "\npersonale" not in text
+
+
+# --- the form: progress, guidelines, errors, documents with the text ------------------------
+
+
+def progress_of(html):
+    done = re.search(r'data-progress="(\d+)/(\d+)"', html)
+    sections = dict(re.findall(r'data-section="(\w+)" data-complete="(yes|no)"', html))
+    return (int(done.group(1)), int(done.group(2))), sections
+
+
+def attach_all(client, url, edition):
+    for kind in edition.required_attachments:
+        client.post(
+            f"{url}/allegati",
+            data={"kind": kind, "file": (io.BytesIO(pdf_bytes(kind)), f"{kind}.pdf")},
+            content_type="multipart/form-data",
+        )
+
+
+def test_the_progress_counts_the_complete_sections_of_the_saved_draft(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    counted, sections = progress_of(client.get(url).text)
+    assert counted == (0, 6)
+    assert set(sections.values()) == {"no"}
+    assert "0 di 6 sezioni complete" in client.get(url).text
+
+    # Typed but not saved (refused): the count is the saved draft's, still nothing.
+    client.post(url, data=proposal_form(edition, requested_amount="50000"))
+    assert progress_of(client.get(url).text)[0] == (0, 6)
+
+    client.post(url, data=proposal_form(edition))
+    counted, sections = progress_of(client.get(url).text)
+    assert counted == (5, 6)
+    assert sections == {
+        "quartiere": "yes",
+        "progetto": "yes",
+        "tempi": "yes",
+        "partner": "yes",
+        "piano": "yes",
+        "documenti": "no",
+    }
+    attach_all(client, url, edition)
+    page = client.get(url).text
+    assert progress_of(page)[0] == (6, 6)
+    assert "6 di 6 sezioni complete" in page
+
+    # The partners are optional: without them the section says so, and the call can be sent.
+    fields = {"partners-0-name": "", "partners-0-role": ""}
+    client.post(url, data=proposal_form(edition, **fields))
+    page = client.get(url).text
+    counted, sections = progress_of(page)
+    assert counted == (5, 6) and sections["partner"] == "no"
+    assert re.search(r'data-section="partner".*?facoltativa', page, re.S)
+    assert "la domanda si può inviare" in page
+
+
+def guideline_groups(html):
+    """data-neighbourhood of each group → shown (True) or hidden and disabled (False)."""
+    return {
+        slug: not hidden
+        for slug, hidden in re.findall(
+            r'class="bando-guideline-group" data-neighbourhood="([^"]+)"( hidden disabled)?>',
+            html,
+        )
+    }
+
+
+def test_a_new_draft_asks_for_the_neighbourhood_before_its_guidelines(client, edition):
+    application = started_draft(client, edition)
+    page = client.get(f"/domande/{application.id}").text
+    groups = guideline_groups(page)
+    assert groups and not any(groups.values())  # every neighbourhood's guidelines hidden
+    assert re.search(r"<p class=\"bando-prompt\" data-guidelines-prompt>Scegliere prima", page)
+
+
+def test_only_the_chosen_neighbourhoods_guidelines_are_shown_after_saving(client, edition):
+    first, second = edition.neighbourhoods[0], edition.neighbourhoods[1]
+    edition.guidelines.append(Guideline(edition=edition, code="GEN1", text="Obiettivo generale"))
+    db.session.commit()
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    client.post(url, data=proposal_form(edition))
+    page = client.get(url).text
+    assert guideline_groups(page) == {first.slug: True, second.slug: False, "*": True}
+    assert "data-guidelines-prompt hidden" in page
+    code = first.guidelines[0].code
+    assert f'value="{code}" id="guideline-{code}" checked' in page
+
+    # Another neighbourhood chosen without JavaScript: the ticks of the first one no longer
+    # apply and are dropped (not refused); its own guidelines are shown next.
+    response = client.post(
+        url, data=proposal_form(edition, neighbourhood=second.slug), follow_redirects=True
+    )
+    assert "Quartiere cambiato: scegliere ora le linee di indirizzo" in response.text
+    db.session.refresh(application)
+    assert application.neighbourhood.slug == second.slug and application.guidelines == []
+    assert guideline_groups(response.text) == {first.slug: False, second.slug: True, "*": True}
+
+
+def summary_links(html):
+    start = html.index('id="error-summary"')
+    block = html[html.rindex("<div", 0, start) : html.index("</div>", start)]
+    return block, re.findall(r'<a href="#([\w-]+)" data-target="\1">([^<]*)</a>', block)
+
+
+def test_the_error_summary_links_each_problem_to_its_field(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    # Rules broken: over the maximum, too little co-financing, lines not adding up.
+    data = proposal_form(edition, requested_amount="50000", cofinancing_amount="10")
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    html = response.text
+    block, links = summary_links(html)
+    assert 'role="alert"' in block and 'tabindex="-1"' in block
+    targets = [target for target, _text in links]
+    assert targets == ["requested_amount", "cofinancing_amount", "sezione-piano"]
+    # Every link leads to an element of the page.
+    for target in targets:
+        assert f'id="{target}"' in html, target
+    texts = dict(links)
+    assert texts["requested_amount"].startswith("Contributo richiesto al Comune (€): ")
+    assert texts["sezione-piano"].startswith("Piano economico: le voci di spesa sommano")
+    # The same messages are next to their fields, the field pointing at them.
+    assert 'aria-describedby="requested_amount-error"' in html
+    assert re.search(r'data-error-for="requested_amount">[^<]*supera il massimo', html)
+
+    # An unreadable amount in a row: the link names the row.
+    response = client.post(url, data=proposal_form(edition, **{"budget-1-amount": "x"}))
+    block, links = summary_links(response.text)
+    assert links[0][0] == "budget-1-amount"
+    assert links[0][1].startswith("Piano economico, riga 2: Importo (€) — ")
+
+
+def test_two_messages_of_one_field_are_on_two_lines(client, edition):
+    application = started_draft(client, edition)
+    hood = edition.neighbourhoods[0]
+    foreign = edition.neighbourhoods[1].guidelines[0].code
+    # Two problems on the guidelines: a code of another neighbourhood, and one given twice.
+    data = proposal_form(edition, guidelines=[hood.guidelines[0].code, foreign, foreign])
+    data["neighbourhood"] = hood.slug
+    application.neighbourhood = hood
+    db.session.commit()
+    response = client.post(f"/domande/{application.id}", data=data)
+    assert response.status_code == 422
+    block = re.search(r'data-error-for="guidelines">(.*?)</div>', response.text, re.S).group(1)
+    assert block.count("<br>") == 1
+    assert "non del quartiere scelto" in block and "indicata due volte" in block
+
+
+def test_upload_saves_the_typed_text_first(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    data = {
+        **proposal_form(edition, title="Scritto e non salvato"),
+        "kind": "statuto",
+        "upload": "1",
+        "file": (io.BytesIO(pdf_bytes("statuto")), "statuto.pdf"),
+    }
+    del data["save"]
+    response = client.post(url, data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("#sezione-documenti")
+    db.session.refresh(application)
+    assert application.title == "Scritto e non salvato"
+    assert [a.kind for a in application.attachments] == ["statuto"]
+    page = client.get(url).text
+    assert "Bozza salvata." in page and "Documento caricato." in page
+    # The next document still missing is offered.
+    assert re.search(r'<option selected value="documento_identita">', page)
+
+
+def test_upload_with_invalid_fields_keeps_them_and_still_stores_the_file(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    data = {
+        **proposal_form(edition, title="Testo da non perdere", requested_amount="50000"),
+        "kind": "statuto",
+        "upload": "1",
+        "file": (io.BytesIO(pdf_bytes("statuto")), "statuto.pdf"),
+    }
+    del data["save"]
+    response = client.post(url, data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert 'value="Testo da non perdere"' in response.text  # kept on the page
+    assert "Bozza NON salvata" in response.text
+    assert "Documento caricato." in response.text
+    assert re.search(r'data-error-for="requested_amount">[^<]*supera il massimo', response.text)
+    db.session.refresh(application)
+    assert application.title == ""  # the fields were refused…
+    assert [a.kind for a in application.attachments] == ["statuto"]  # …the file was stored
+
+
+def test_a_refused_file_says_why_next_to_the_file_input_and_the_text_is_saved(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    data = {
+        **proposal_form(edition, title="Salvato comunque"),
+        "kind": "statuto",
+        "upload": "1",
+        "file": (io.BytesIO(b"not a pdf at all"), "statuto.pdf"),
+    }
+    del data["save"]
+    response = client.post(url, data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert re.search(
+        r'data-error-for="file">Documento non caricato: il file non è un PDF', response.text
+    )
+    assert '<a href="#file" data-target="file">' in response.text
+    assert "Bozza salvata." in response.text
+    db.session.refresh(application)
+    assert application.title == "Salvato comunque" and application.attachments == []
+
+    # "Carica il PDF" with no file: the text is saved, the missing file is said.
+    data = {**proposal_form(edition, title="Ancora salvato"), "upload": "1"}
+    del data["save"]
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert "Scegliere un file PDF da caricare." in response.text
+    db.session.refresh(application)
+    assert application.title == "Ancora salvato"
+
+
+def test_text_limits_come_from_the_schema(client, edition):
+    from bando.applications.schemas import TEXT_LIMITS
+
+    application = started_draft(client, edition)
+    page = client.get(f"/domande/{application.id}").text
+    for name, limit in TEXT_LIMITS.items():
+        assert re.search(
+            rf'id="{name}"[^>]*data-limit="{limit}"|data-limit="{limit}"[^>]*id="{name}"', page
+        ), name
+    # A line break typed in the browser (CR LF) counts as one character, as on the page.
+    text = "a\r\n" * (TEXT_LIMITS["summary"] // 2)
+    response = client.post(f"/domande/{application.id}", data=proposal_form(edition, summary=text))
+    assert response.status_code == 302
+
+
+# --- review page, declarations, receipt -------------------------------------------------------
+
+
+def complete_draft(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    client.post(url, data=proposal_form(edition))
+    attach_all(client, url, edition)
+    return application, url
+
+
+def test_the_review_page_shows_what_is_sent_the_declarations_and_the_notice(client, edition):
+    edition.office = "Unità Contratti di Quartiere e Rigenerazione Urbana"
+    db.session.commit()
+    application, url = complete_draft(client, edition)
+    page = client.get(f"{url}/invia").text.replace("&#39;", "'")
+    for expected in (
+        "Merende in cortile",
+        "Pomeriggi per bambini e anziani nei cortili.",
+        "€ 12.500,00",
+        "artt. 46 e 47 del DPR 445/2000",
+        "non ha scopo di lucro",
+        "non è in liquidazione",
+        "rapporti contrattuali con la pubblica amministrazione",
+        "Anna Verdi, legale rappresentante di Associazione Gratosoglio Insieme",
+        "Titolare del trattamento",
+        "Il trattamento è curato da: Unità Contratti di Quartiere e Rigenerazione Urbana",
+        "dpo@comune.milano.it",
+        "Garante per la protezione dei dati personali",
+    ):
+        assert expected in page, expected
+    assert 'name="declarations"' in page and 'name="privacy"' in page
+    db.session.refresh(application)
+    assert application.state == "draft"  # reading the page sends nothing
+
+
+def test_sending_without_the_declarations_is_refused_next_to_the_boxes(client, edition):
+    application, url = complete_draft(client, edition)
+    for data, missing in (
+        ({"confirm": "1"}, {"declarations", "privacy"}),
+        ({"confirm": "1", "declarations": "y"}, {"privacy"}),
+        ({"confirm": "1", "privacy": "y"}, {"declarations"}),
+    ):
+        response = client.post(f"{url}/invia", data=data)
+        assert response.status_code == 422
+        html = response.text
+        refused = set(re.findall(r'data-error-for="(declarations|privacy)"', html))
+        assert refused == missing
+        for name in missing:
+            assert f'<a href="#{name}" data-target="{name}">' in html  # in the summary too
+            assert f'aria-describedby="{name}-error"' in html
+        db.session.refresh(application)
+        assert application.state == "draft" and application.protocol is None
+
+
+def test_the_declarations_are_recorded_in_the_submission_event(client, edition):
+    from bando.applications.pages.applicant import DECLARATIONS_VERSION
+    from bando.core.models import AuditEvent
+
+    application, url = complete_draft(client, edition)
+    response = client.post(f"{url}/invia", data=SEND)
+    assert response.status_code == 302
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.application_id == application.id, AuditEvent.trigger == "submit"
+        )
+    )
+    declarations = event.payload["declarations"]
+    assert declarations == {
+        "version": DECLARATIONS_VERSION,
+        "dpr_445_2000": True,
+        "privacy_notice": True,
+        "legal_representative": "Anna Verdi",
+        "accepted_by": "anna@example.it",
+    }
+    assert event.payload["protocol"] == application.protocol  # the rest of the event stays
+
+
+def test_the_receipt_says_what_happens_next_and_how_the_applicant_is_told(client, edition):
+    application, url = complete_draft(client, edition)
+    client.post(f"{url}/invia", data=SEND)
+    page = client.get(f"{url}/ricevuta").text.replace("&#39;", "'")
+    assert "Che cosa succede ora" in page
+    assert "soccorso istruttorio" in page and f"ci sono {edition.integration_days} giorni" in page
+    assert "gratosoglio@pec.example.it" in page  # the PEC
+    assert "per e-mail all'indirizzo confermato" in page and "«Le mie domande»" in page
+    pdf = client.get(f"{url}/ricevuta.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Che cosa succede ora" in text
+    assert "gratosoglio@pec.example.it" in text
+
+
+def test_the_deadline_reads_with_the_elided_article(app, client):
+    from datetime import UTC, datetime
+
+    from bando.applications.pages.applicant import next_step
+
+    with app.test_request_context():
+        for day_of_month, expected in ((8, "entro l'08/12/2019"), (11, "entro l'11/12/2019")):
+            edition = type("E", (), {"closes_at": datetime(2019, 12, day_of_month, 11, tzinfo=UTC)})
+            draft = type("A", (), {"state": "draft", "edition": edition})
+            assert next_step(draft) == f"Completare e inviare la domanda {expected} ore 12:00"
+        edition = type("E", (), {"closes_at": datetime(2019, 12, 15, 11, tzinfo=UTC)})
+        draft = type("A", (), {"state": "draft", "edition": edition})
+        assert next_step(draft) == "Completare e inviare la domanda entro il 15/12/2019 ore 12:00"
+
+
+def test_the_dashboard_says_when_the_address_is_not_confirmed(client, app):
+    from bando.accounts.models import User
+    from tests.factories import PASSWORD, create_user
+
+    user = create_user("applicant", confirmed=False)
+    db.session.commit()
+    client.post("/accedi", data={"email": user.email, "password": PASSWORD})
+    page = client.get("/domande")
+    assert "data-unconfirmed" in page.text and "non è ancora confermato" in page.text
+    db.session.get(User, user.id).email_confirmed_at = db.func.now()
+    db.session.commit()
+    assert "data-unconfirmed" not in client.get("/domande").text

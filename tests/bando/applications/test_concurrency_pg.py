@@ -14,6 +14,7 @@ from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.timeutil import utcnow
 from bando.core.transitions import ConcurrentChange
 from tests.factories import create_edition, create_organisation
 from tests.lifecycle_factories import create_application, put_in_state
@@ -23,7 +24,11 @@ pytestmark = pytest.mark.postgres
 
 def quick_user(role, organisation=None, n=0):
     user = User(
-        email=f"{role}{n}@example.it", password_hash="!", role=role, organisation=organisation
+        email=f"{role}{n}@example.it",
+        password_hash="!",
+        role=role,
+        organisation=organisation,
+        email_confirmed_at=utcnow(),
     )
     db.session.add(user)
     db.session.flush()

@@ -32,6 +32,7 @@ def quick_user(role, organisation=None):
         password_hash="!",
         role=role,
         organisation=organisation,
+        email_confirmed_at=utcnow(),
     )
     _users.append(user)
     db.session.add(user)

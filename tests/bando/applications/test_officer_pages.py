@@ -96,7 +96,7 @@ def test_timeline_in_italian_with_rome_times(app, desk):
     events = db.session.scalars(select(AuditEvent)).all()
     with app.test_request_context():
         html = render_template("applications/_timeline.html", events=events)
-    assert "15/03/2030 10:30" in html
+    assert "15/03/2030 ore 10:30" in html
     assert "Richiesta di integrazione (soccorso istruttorio)" in html
     assert "Presentata → Integrazione richiesta" in html
     assert "rispondere entro il 25/03/2030 alle ore 23:59" in html

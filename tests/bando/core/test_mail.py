@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bando.core.extensions import db
 from bando.core.mail import MAX_ATTEMPTS, send_pending
 from bando.core.models import Notification
+from tests.bando.accounts.helpers import confirm_address
 from tests.bando.applications.data import pdf_bytes, proposal, registration, token_for
 from tests.factories import create_edition
 
@@ -59,7 +60,8 @@ def test_a_submission_is_notified_in_italian_to_the_organisation(client, smtp):
     edition = create_edition("cdq-posta")
     db.session.commit()
     body = registration()
-    assert client.post("/api/v1/accounts", json=body).status_code == 201
+    assert client.post("/api/v1/accounts", json=body).status_code == 202
+    confirm_address(client, body["email"])
     headers = token_for(client, body["email"])
     application_id = client.post(
         "/api/v1/applications", headers=headers, json=proposal(edition)
@@ -76,7 +78,8 @@ def test_a_submission_is_notified_in_italian_to_the_organisation(client, smtp):
 
     received = smtp.messages()
     subjects = {message["Subject"]: rcpt for rcpt, message in received}
-    assert f"Registrazione a bando: {body['organisation']['name']}" in subjects
+    confirmation = f"Conferma dell'indirizzo email — {body['organisation']['name']}"
+    assert subjects[confirmation] == [body["email"]]  # the PEC waits for the confirmation
     submitted = f"Domanda presentata — protocollo {protocol}"
     assert submitted in subjects
     recipients = {r for rcpt, m in received if m["Subject"] == submitted for r in rcpt}
@@ -190,3 +193,112 @@ def test_a_refused_decision_sends_nothing(client, smtp):
     assert response.status_code == 422, response.get_json()
     assert smtp.messages() == []
     assert db.session.scalar(select(db.func.count(Notification.id))) == 0
+
+
+POISON = "Evil\nBcc: v@example.org"
+
+
+def _poisoned_row():
+    """A registration notice as rows queued before names were checked could hold it."""
+    row = Notification(
+        to_address="volontaria@example.it",
+        subject=f"Registrazione a bando: {POISON}",
+        body=f"l'ente «{POISON}» è registrato.",
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def _submitted_application():
+    from tests.factories import create_organisation, create_user
+    from tests.lifecycle_factories import create_application, put_in_state
+
+    edition = create_edition()
+    organisation = create_organisation(pec="ente@pec.example.it")
+    applicant = create_user("applicant", organisation=organisation)
+    application = create_application(edition, organisation, applicant)
+    put_in_state(application, "submitted")
+    officer = create_user("officer", "istruttore@example.it")
+    db.session.commit()
+    return application, officer
+
+
+def _no_injected_bcc(smtp):
+    for rcpt, message in smtp.messages():
+        assert "v@example.org" not in rcpt
+        assert message["Bcc"] is None
+        assert "Evil" not in (message["Subject"] or "")
+
+
+def test_a_poisoned_message_never_blocks_the_queue(app, smtp):
+    from bando.applications.lifecycle import fire
+
+    poisoned = _poisoned_row()
+    application, officer = _submitted_application()
+    fire(application, "request_integration", officer, "Manca lo statuto firmato.")
+    db.session.commit()
+
+    sent = send_pending(app)
+
+    subject = f"Richiesta di integrazione — domanda {application.protocol}"
+    assert sent == 2  # the organisation's PEC and its user
+    assert {m["Subject"] for _, m in smtp.messages()} == {subject}
+    _no_injected_bcc(smtp)
+    row = db.session.get(Notification, poisoned)
+    assert row.sent_at is None and row.attempts == 1
+    assert "Subject" in row.last_error and "U+000A" in row.last_error
+    # Tried again later it fails again, on its own, until it is given up.
+    for _ in range(MAX_ATTEMPTS):
+        send_pending(app)
+    assert db.session.get(Notification, poisoned).attempts == MAX_ATTEMPTS
+    _no_injected_bcc(smtp)
+
+
+def test_the_cli_reports_a_poisoned_message_instead_of_crashing(app, runner, smtp):
+    poisoned = _poisoned_row()
+    db.session.add(Notification(to_address="ente@pec.example.it", subject="Da cron", body="."))
+    db.session.commit()
+
+    result = runner.invoke(args=["mail", "send"])
+
+    assert result.exit_code == 0, result.output
+    assert "sent: 1, still queued: 1" in result.output
+    assert [m["Subject"] for _, m in smtp.messages()] == ["Da cron"]
+    _no_injected_bcc(smtp)
+    row = db.session.get(Notification, poisoned)
+    assert row.attempts == 1 and row.last_error
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ente@pec.example.it\nBcc: v@example.org", "a@example.it, v@example.org", "Ente <a@b.it>"],
+)
+def test_an_address_that_is_not_one_plain_address_is_refused(app, smtp, address):
+    db.session.add(Notification(to_address=address, subject="Esito", body="."))
+    db.session.add(Notification(to_address="ente@pec.example.it", subject="Dopo", body="."))
+    db.session.commit()
+    assert send_pending(app) == 1
+    assert [(rcpt, m["Subject"]) for rcpt, m in smtp.messages()] == [
+        (["ente@pec.example.it"], "Dopo")
+    ]
+    refused = db.session.scalar(select(Notification).where(Notification.subject == "Esito"))
+    assert refused.attempts == 1 and "To" in refused.last_error
+
+
+def test_a_registration_with_a_line_break_in_the_name_is_refused(client, smtp):
+    response = client.post("/api/v1/accounts", json=registration(name=POISON))
+    assert response.status_code == 422
+    assert "organisation.name" in response.get_json()["errors"]
+    assert db.session.scalar(select(db.func.count(Notification.id))) == 0
+    assert smtp.messages() == []
+
+
+def test_a_sender_with_a_name_and_an_address_beyond_ascii_are_sent(app, smtp):
+    app.config["MAIL_SENDER"] = "Comune di Milano <bando@comune.example.it>"
+    db.session.add(Notification(to_address="utente@città.example.it", subject="Esito", body="."))
+    db.session.commit()
+    assert send_pending(app) == 1
+    rcpt, message = smtp.messages()[0]
+    assert rcpt == ["utente@città.example.it"]
+    assert message["From"].addresses[0].display_name == "Comune di Milano"

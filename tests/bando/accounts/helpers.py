@@ -1,0 +1,34 @@
+"""What tests of any package need to finish a registration: the confirmation link that
+bando mailed, followed as the person would (page) or sent to the API."""
+
+import re
+
+from sqlalchemy import select
+
+from bando.core.extensions import db
+from bando.core.models import Notification
+
+LINK = re.compile(r"https?://\S+?(/conferma/([A-Za-z0-9_.\-]+))(?:\s|$)")
+
+
+def confirmation_path(email: str) -> str:
+    """The path of the latest confirmation link queued for `email`."""
+    bodies = db.session.scalars(
+        select(Notification.body)
+        .where(Notification.to_address == email.lower())
+        .order_by(Notification.id.desc())
+    )
+    for body in bodies:
+        if match := LINK.search(body):
+            return match.group(1)
+    raise AssertionError(f"no confirmation link was sent to {email}")
+
+
+def confirmation_token(email: str) -> str:
+    return confirmation_path(email).rsplit("/", 1)[1]
+
+
+def confirm_address(client, email: str) -> None:
+    """Confirms the address by the page of its link (one click on its button)."""
+    response = client.post(confirmation_path(email))
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
