@@ -11,10 +11,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(config=None, instance_path=None):
-    from bando import accounts, applications, budget, calls, demo, evaluation, public, reports
+    from bando import (
+        accounts,
+        applications,
+        budget,
+        calls,
+        demo,
+        evaluation,
+        public,
+        ranking,
+        reports,
+    )
 
     app = make_app(__name__, config, instance_path, os.path.join(ROOT, "templates"))
-    for package in (calls, accounts, applications, evaluation, budget, reports, public, demo):
+    packages = (accounts, calls, applications, evaluation, ranking, budget, reports, public, demo)
+    for package in packages:
         package.init_app(app)
     register_api(app)
     return app

@@ -20,9 +20,10 @@ class EvaluatorStats:
     count: int
     mean_total: Fraction
     stdev: float  # population standard deviation of their totals
-    # Their total minus the mean of the other evaluators' totals on the same proposal,
-    # averaged: positive = more generous than the panel. None when nobody else reviewed
-    # any of their proposals.
+    # Their total minus the panel's median on the same proposal (all its evaluators, them
+    # included), averaged: positive = more generous than the panel. The median, so that one
+    # evaluator far off does not drag the others' reference with them. None when nobody
+    # else reviewed any of their proposals.
     mean_deviation: Fraction | None
     compared: int  # proposals that had another reviewer, behind mean_deviation
     flagged: bool
@@ -53,20 +54,20 @@ def _checked(reviews: Sequence[Review]) -> list[Review]:
 def evaluator_statistics(reviews: Sequence[Review], far_off: int = 10) -> list[EvaluatorStats]:
     """Per evaluator, sorted by id; flagged when abs(mean deviation) > far_off."""
     reviews = _checked(reviews)
-    sums: dict[Hashable, int] = defaultdict(int)
-    counts: dict[Hashable, int] = defaultdict(int)
+    by_candidate: dict[Hashable, list[int]] = defaultdict(list)
     for _, candidate_id, points in reviews:
-        sums[candidate_id] += points
-        counts[candidate_id] += 1
+        by_candidate[candidate_id].append(points)
+    panel = {
+        candidate_id: Fraction(statistics.median_low(p) + statistics.median_high(p), 2)
+        for candidate_id, p in by_candidate.items()
+    }
 
     totals: dict[Hashable, list[int]] = defaultdict(list)
     deviations: dict[Hashable, list[Fraction]] = defaultdict(list)
     for evaluator_id, candidate_id, points in reviews:
         totals[evaluator_id].append(points)
-        others = counts[candidate_id] - 1
-        if others:
-            panel = Fraction(sums[candidate_id] - points, others)
-            deviations[evaluator_id].append(points - panel)
+        if len(by_candidate[candidate_id]) > 1:
+            deviations[evaluator_id].append(points - panel[candidate_id])
 
     result = []
     for evaluator_id in sorted(totals):

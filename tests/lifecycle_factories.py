@@ -56,7 +56,7 @@ def _create(edition, organisation, creator, hood, title):
     return application
 
 
-def put_in_state(application, state, *, integration_deadline=None):
+def put_in_state(application, state, *, integration_deadline=None, notice_deadline=None):
     """Test setup: the row as it would be after reaching `state` (protocol, dates)."""
     now = utcnow()
     if state not in ("draft",):
@@ -68,6 +68,9 @@ def put_in_state(application, state, *, integration_deadline=None):
     if state == "integration_requested":
         application.integration_deadline = integration_deadline or now + timedelta(days=5)
         application.integration_request = "Manca la firma sul piano economico."
+    if state == "rejection_notified":
+        application.notice_deadline = notice_deadline or now + timedelta(days=5)
+        application.notice_reasons = "Le attività non si svolgono nel quartiere."
     application.state = state
     db.session.flush()
     return application

@@ -19,6 +19,7 @@ ORDER = [
     "bando.calls",
     "bando.applications",
     "bando.evaluation",
+    "bando.ranking",
     "bando.budget",
     "bando.reports",
     "bando.public",

@@ -17,6 +17,7 @@ STATES = (
     "draft",
     "submitted",
     "integration_requested",
+    "rejection_notified",
     "eligible",
     "ineligible",
     "scored",
@@ -34,6 +35,7 @@ STATE_LABELS = {
     "draft": gettext_noop("Bozza"),
     "submitted": gettext_noop("Presentata"),
     "integration_requested": gettext_noop("Integrazione richiesta"),
+    "rejection_notified": gettext_noop("Preavviso di rigetto"),
     "eligible": gettext_noop("Ammissibile"),
     "ineligible": gettext_noop("Non ammissibile"),
     "scored": gettext_noop("Valutata"),
@@ -54,6 +56,8 @@ TRIGGER_LABELS = {
     "declare_eligible": gettext_noop("Dichiarazione di ammissibilità"),
     "declare_ineligible": gettext_noop("Dichiarazione di non ammissibilità"),
     "expire_integration": gettext_noop("Scadenza del termine di integrazione"),
+    "notify_rejection": gettext_noop("Preavviso di rigetto (art. 10-bis L. 241/1990)"),
+    "answer_notice": gettext_noop("Osservazioni al preavviso di rigetto"),
     "complete_scoring": gettext_noop("Valutazione completata"),
     "allocate_funded": gettext_noop("Assegnazione: finanziata"),
     "allocate_reserve": gettext_noop("Assegnazione: in riserva"),
@@ -74,6 +78,8 @@ TRIGGER_SHORT_LABELS = {
     "declare_eligible": gettext_noop("ammissibile"),
     "declare_ineligible": gettext_noop("non ammissibile"),
     "expire_integration": gettext_noop("termine scaduto"),
+    "notify_rejection": gettext_noop("preavviso"),
+    "answer_notice": gettext_noop("osservazioni"),
     "complete_scoring": gettext_noop("valutazione"),
     "allocate_funded": gettext_noop("assegnazione"),
     "allocate_reserve": gettext_noop("in riserva"),
@@ -132,16 +138,41 @@ TRANSITIONS = [
     },
     {
         "trigger": "declare_eligible",
-        "source": "submitted",
+        "source": ("submitted", "rejection_notified"),
         "dest": "eligible",
         "roles": ("officer",),
+        "guards": ("admissible",),
+    },
+    # Where the call sets a notice before rejection, the officer first sends the reasons…
+    {
+        "trigger": "notify_rejection",
+        "source": ("submitted", "integration_requested"),
+        "dest": "rejection_notified",
+        "roles": ("officer",),
+        "guards": ("reason_given", "rejection_notice_required"),
+    },
+    # …the organisation may answer with observations within the days given…
+    {
+        "trigger": "answer_notice",
+        "source": "rejection_notified",
+        "dest": "=",
+        "roles": (OWNER,),
+        "guards": ("reason_given", "notice_not_answered", "before_notice_deadline"),
     },
     {
         "trigger": "declare_ineligible",
         "source": ("submitted", "integration_requested"),
         "dest": "ineligible",
         "roles": ("officer",),
-        "guards": ("reason_given",),
+        "guards": ("reason_given", "no_rejection_notice_required"),
+    },
+    # …and the officer decides once it answered or the days have passed.
+    {
+        "trigger": "declare_ineligible",
+        "source": "rejection_notified",
+        "dest": "ineligible",
+        "roles": ("officer",),
+        "guards": ("reason_given", "notice_answered_or_expired"),
     },
     {
         "trigger": "expire_integration",
@@ -150,14 +181,28 @@ TRANSITIONS = [
         "roles": (SYSTEM,),
         "guards": ("after_integration_deadline",),
     },
-    {"trigger": "complete_scoring", "source": "eligible", "dest": "scored", "roles": STAFF},
+    {
+        "trigger": "complete_scoring",
+        "source": "eligible",
+        "dest": "scored",
+        "roles": STAFF,
+        "guards": ("enough_reviews",),
+    },
     {"trigger": "allocate_funded", "source": "scored", "dest": "funded", "roles": STAFF},
     {"trigger": "allocate_reserve", "source": "scored", "dest": "reserve", "roles": STAFF},
     {"trigger": "allocate_not_funded", "source": "scored", "dest": "not_funded", "roles": STAFF},
     {"trigger": "fund", "source": "reserve", "dest": "funded", "roles": STAFF},
     {
         "trigger": "withdraw",
-        "source": ("draft", "submitted", "integration_requested", "eligible", "scored", "reserve"),
+        "source": (
+            "draft",
+            "submitted",
+            "integration_requested",
+            "rejection_notified",
+            "eligible",
+            "scored",
+            "reserve",
+        ),
         "dest": "withdrawn",
         "roles": (OWNER,),
     },
@@ -189,6 +234,12 @@ class Facts:
     submission_problems: tuple[str, ...] = ()
     # The acting user has confirmed their e-mail address (true for staff and the system).
     email_confirmed: bool = True
+    rejection_notice_days: int = 0  # the call's days to answer a notice; 0: no notice
+    notice_deadline: datetime | None = None
+    notice_answered: bool = False
+    valid_reviews: int = 0  # submitted reviews that count (no conflict of interest)
+    admissibility_problems: tuple[str, ...] = ()  # checks of the checklist failed or unticked
+    reviews_required: int = 1
 
 
 def actor_kind(facts: Facts) -> str:
@@ -272,6 +323,71 @@ def reason_given(f: Facts) -> Refusal | None:
     return None
 
 
+def rejection_notice_required(f: Facts) -> Refusal | None:
+    if not f.rejection_notice_days:
+        return Refusal(
+            "no_rejection_notice", "il bando non prevede il preavviso di rigetto: decidere"
+        )
+    return None
+
+
+def no_rejection_notice_required(f: Facts) -> Refusal | None:
+    if f.rejection_notice_days:
+        return Refusal(
+            "rejection_notice_required",
+            "il bando prevede il preavviso di rigetto (art. 10-bis L. 241/1990): comunicare "
+            f"prima i motivi e attendere le osservazioni ({f.rejection_notice_days} giorni)",
+        )
+    return None
+
+
+def notice_not_answered(f: Facts) -> Refusal | None:
+    if f.notice_answered:
+        return Refusal("notice_answered", "le osservazioni sono già state inviate")
+    return None
+
+
+def before_notice_deadline(f: Facts) -> Refusal | None:
+    if f.notice_deadline is not None and not within(f.now, f.notice_deadline):
+        return Refusal(
+            "notice_deadline_passed",
+            f"il termine per le osservazioni è scaduto {rome(f.notice_deadline)}",
+        )
+    return None
+
+
+def notice_answered_or_expired(f: Facts) -> Refusal | None:
+    if f.notice_answered:
+        return None
+    if f.notice_deadline is not None and within(f.now, f.notice_deadline):
+        return Refusal(
+            "notice_pending",
+            "l'ente può ancora inviare osservazioni al preavviso "
+            f"{rome(f.notice_deadline, 'entro il')}: decidere dopo la risposta o la scadenza",
+        )
+    return None
+
+
+def admissible(f: Facts) -> Refusal | None:
+    if f.admissibility_problems:
+        return Refusal(
+            "not_admissible",
+            "controlli di ammissibilità non superati: " + "; ".join(f.admissibility_problems),
+            field="checklist",
+            details=tuple(f.admissibility_problems),
+        )
+    return None
+
+
+def enough_reviews(f: Facts) -> Refusal | None:
+    if f.valid_reviews < f.reviews_required:
+        return Refusal(
+            "reviews_missing",
+            f"valutazioni valide: {f.valid_reviews} di {f.reviews_required} richieste",
+        )
+    return None
+
+
 GUARDS = {
     g.__name__: g
     for g in (
@@ -283,6 +399,13 @@ GUARDS = {
         before_integration_deadline,
         after_integration_deadline,
         reason_given,
+        rejection_notice_required,
+        no_rejection_notice_required,
+        notice_not_answered,
+        before_notice_deadline,
+        notice_answered_or_expired,
+        enough_reviews,
+        admissible,
     )
 }
 

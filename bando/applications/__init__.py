@@ -4,7 +4,7 @@ the applicant and of the officer, and the API."""
 
 
 def init_app(app):
-    from bando.applications import api, facts, lifecycle  # noqa: F401  (routes, effects)
+    from bando.applications import admissibility, api, facts, lifecycle  # noqa: F401
     from bando.applications.pages import applicant, officer
 
     app.register_blueprint(applicant.bp)

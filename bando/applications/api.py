@@ -3,7 +3,7 @@ audit trail; the officer's admissibility decisions. Visibility is asked of rules
 
 from flask import Response, current_app, request
 
-from bando.applications import rules
+from bando.applications import admissibility, rules
 from bando.applications.attachments import store_attachment
 from bando.applications.lifecycle import fire
 from bando.applications.operations import (
@@ -23,25 +23,30 @@ from bando.applications.schemas import (
     ApplicationOut,
     AttachmentInfo,
     AttachmentList,
+    Checklist,
     Decided,
     EligibilityDecision,
     Events,
     NewProposal,
+    Observations,
     ProposalChange,
     StateOut,
     Submitted,
+    TickIn,
 )
 from bando.core.api import ApiError, endpoint
 from bando.core.audit import event_view, events_of_application
 from bando.core.operations import commit
 from bando.core.ratelimit import limited
 from bando.core.schemas import Reason
+from workflows.admissibility import outstanding
 
 PDF = {"application/pdf": {}}
 DECISIONS = {
     "eligible": "declare_eligible",
     "ineligible": "declare_ineligible",
     "request_integration": "request_integration",
+    "notify_rejection": "notify_rejection",
 }
 
 
@@ -325,5 +330,66 @@ def application_eligibility(user, application_id, body: EligibilityDecision):
             "integration_deadline": application.integration_deadline
             if application.state == "integration_requested"
             else None,
+            "notice_deadline": application.notice_deadline
+            if application.state == "rejection_notified"
+            else None,
         }
     )
+
+
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/observations",
+    summary="Answer the notice before rejection with observations (documents: attachments)",
+    tag="applications",
+    body=Observations,
+    ok=(200, "received", StateOut),
+    errors=_MOVE_ERRORS,
+)
+def answer_notice(user, application_id, body: Observations):
+    application = _own(user, application_id)
+    fire(application, "answer_notice", user, body.observations)
+    commit()
+    return StateOut(state=application.state)
+
+
+def _checklist(application) -> Checklist:
+    checks = admissibility.checks_of(application)
+    return Checklist.of(
+        {
+            "application_id": application.id,
+            "state": application.state,
+            "checks": [check.__dict__ for check in checks],
+            "admissible": not outstanding(checks),
+        }
+    )
+
+
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/checklist",
+    summary="The admissibility checklist: each rule of the call, passed or why not",
+    tag="applications",
+    roles=("officer",),
+    ok=(200, "the checks", Checklist),
+)
+def get_checklist(user, application_id):
+    application = _visible(user, application_id)
+    return _checklist(application)
+
+
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/checklist",
+    summary="Tick a manual check of admissibility the call lists",
+    tag="applications",
+    roles=("officer",),
+    body=TickIn,
+    ok=(200, "the checks", Checklist),
+    errors={409: "admissibility already decided"},
+)
+def tick_check(user, application_id, body: TickIn):
+    application = _visible(user, application_id)
+    admissibility.tick(application, user, body.code, body.passed, body.note)
+    commit()
+    return _checklist(application)

@@ -11,7 +11,7 @@ from bando.core.operations import OperationError
 from bando.core.timeutil import utcnow
 
 # Documents may be added or replaced while these states last.
-ATTACHABLE_STATES = ("draft", "integration_requested")
+ATTACHABLE_STATES = ("draft", "integration_requested", "rejection_notified")
 
 # A document an applicant may add besides the ones the call requires.
 EXTRA_KINDS = {"altro": "Altro documento"}

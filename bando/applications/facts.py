@@ -4,6 +4,7 @@ application still lacks, and the facts the lifecycle's guards see.
 No decision is taken here: the rules are in workflows/, this only reads the rows.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -87,11 +88,32 @@ def is_owner(application: Application, actor) -> bool:
     )
 
 
+# Facts kept in the tables of later packages (the committee's reviews…): each registers
+# its reader for the triggers whose guards need it, so this package never imports them.
+APPLICATION_FACT_READERS: dict[str, tuple[frozenset[str], Callable]] = {}
+
+
+def application_fact(name: str, *, triggers: tuple[str, ...]):
+    """Registers a reader of one field of workflows.application.Facts, asked only when one
+    of `triggers` is fired (a query the other moves do not need)."""
+
+    def register(read):
+        APPLICATION_FACT_READERS[name] = (frozenset(triggers), read)
+        return read
+
+    return register
+
+
 def application_facts(
     application: Application, trigger: str, actor, reason: str = "", *, now: datetime
 ) -> application_machine.Facts:
     """What the guards see, read from the rows."""
     edition = application.edition
+    later = {
+        name: read(application)
+        for name, (triggers, read) in APPLICATION_FACT_READERS.items()
+        if trigger in triggers
+    }
     return application_machine.Facts(
         now=now,
         actor_role=None if actor is None else actor.role,
@@ -104,6 +126,11 @@ def application_facts(
         # Only submit looks at completeness; the check reads attachments, so skip it otherwise.
         submission_problems=tuple(submission_problems(application)) if trigger == "submit" else (),
         email_confirmed=actor is None or actor.email_confirmed_at is not None,
+        rejection_notice_days=edition.rejection_notice_days,
+        notice_deadline=application.notice_deadline,
+        notice_answered=application.notice_answered_at is not None,
+        reviews_required=edition.reviews_required,
+        **later,
     )
 
 

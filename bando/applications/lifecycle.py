@@ -147,6 +147,24 @@ def set_integration_deadline(application: Application, move: Move) -> None:
     move.details["integration_deadline"] = application.integration_deadline.isoformat()
 
 
+@MACHINE.effect("notify_rejection")
+def set_notice_deadline(application: Application, move: Move) -> None:
+    """The reasons for rejecting, and the days the call gives to answer them."""
+    application.notice_deadline = integration_deadline(
+        move.now, application.edition.rejection_notice_days
+    )
+    application.notice_reasons = move.reason
+    application.notice_answer = ""
+    application.notice_answered_at = None
+    move.details["notice_deadline"] = application.notice_deadline.isoformat()
+
+
+@MACHINE.effect("answer_notice")
+def record_observations(application: Application, move: Move) -> None:
+    application.notice_answer = move.reason
+    application.notice_answered_at = move.now
+
+
 @MACHINE.effect(*NOTICES, when="after")
 def notify(application: Application, move: Move) -> None:
     """The organisation is told of the move (mailed after the commit)."""

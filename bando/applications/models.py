@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -59,6 +60,10 @@ class Application(db.Model):
             "state <> 'integration_requested' OR integration_deadline IS NOT NULL",
             name="integration_has_deadline",
         ),
+        CheckConstraint(
+            "state <> 'rejection_notified' OR notice_deadline IS NOT NULL",
+            name="notice_has_deadline",
+        ),
         CheckConstraint("requested_cents >= 0", name="requested_not_negative"),
         CheckConstraint("cofinancing_cents >= 0", name="cofinancing_not_negative"),
         CheckConstraint(
@@ -78,6 +83,11 @@ class Application(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     integration_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     integration_request: Mapped[str] = mapped_column(Text, default="")
+    # The notice before rejection (art. 10-bis L. 241/1990) and the organisation's answer.
+    notice_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_reasons: Mapped[str] = mapped_column(Text, default="")
+    notice_answer: Mapped[str] = mapped_column(Text, default="")
+    notice_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     title: Mapped[str] = mapped_column(String(300), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -175,3 +185,18 @@ class Attachment(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     application: Mapped[Application] = relationship(back_populates="attachments")
+
+
+class AdmissibilityTick(db.Model):
+    """The officer's tick on a manual check of admissibility the call lists."""
+
+    __tablename__ = "admissibility_tick"
+    __table_args__ = (UniqueConstraint("application_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    ticked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    ticked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

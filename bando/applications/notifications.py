@@ -22,6 +22,19 @@ NOTICES = {
         "Integrazione ricevuta — domanda {protocol}",
         "L'integrazione della domanda «{title}» (protocollo {protocol}) è stata ricevuta {when}.",
     ),
+    "notify_rejection": (
+        "Preavviso di rigetto — domanda {protocol}",
+        "Per la domanda «{title}» (protocollo {protocol}) l'ufficio comunica, ai sensi "
+        "dell'art. 10-bis della L. 241/1990, i motivi che ostano all'accoglimento:\n\n"
+        "{reason}\n\nL'ente può presentare osservazioni scritte, eventualmente corredate "
+        "da documenti, {notice_deadline}, dalla pagina della domanda. Decorso il termine "
+        "l'ufficio decide.",
+    ),
+    "answer_notice": (
+        "Osservazioni ricevute — domanda {protocol}",
+        "Le osservazioni al preavviso di rigetto della domanda «{title}» (protocollo "
+        "{protocol}) sono state ricevute {when}.",
+    ),
     "declare_eligible": (
         "Domanda ammissibile — protocollo {protocol}",
         "La domanda «{title}» (protocollo {protocol}) è ammissibile e passa alla "
@@ -93,6 +106,9 @@ def queue_notification(application: Application, trigger: str, reason: str, now)
         "edition": application.edition.title,
         "when": rome(now),
         "deadline": rome(deadline, "entro il") if deadline else "—",
+        "notice_deadline": (
+            rome(application.notice_deadline, "entro il") if application.notice_deadline else "—"
+        ),
         "reason": reason,
     }
     subject, body = (part.format(**values) for part in notice)

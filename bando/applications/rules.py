@@ -4,8 +4,16 @@ a 404, never a hint that it exists.
 
 - The organisation's own users see everything of their applications, drafts included.
 - A draft is the organisation's own work: no one on the staff sees it, nor its events.
-- The staff see the rest (each role's stage is narrowed as its capability lands).
+- Officers and administrators see every submitted application.
+- An evaluator sees only eligible (and later, scored) proposals of calls they sit on and
+  have signed the conflict-of-interest declaration for; never those of an organisation
+  they named in it, nor one they recused from; the other evaluators' scores only once
+  they submitted their own.
+- Finance sees proposals from the allocation on.
 - Applicants see the staff by role («istruttore»), never by name or e-mail.
+
+The committee's rows are read through the Edition's and the Application's relationships
+(by name), so this module needs no import of bando.evaluation.
 """
 
 from bando.accounts.models import STAFF_ROLES, User
@@ -13,23 +21,99 @@ from bando.applications.models import Application
 from bando.core.extensions import db
 from bando.core.labels import role_label
 
+# What an evaluator may be shown, and what finance may.
+EVALUATION_STATES = ("eligible", "scored", "funded", "reserve", "not_funded")
+ALLOCATED_STATES = ("funded", "reserve", "not_funded", "reported", "closed", "renounced", "revoked")
+
 
 def is_member(user: User | None, application: Application) -> bool:
     """A user of the organisation that owns the application."""
     return (
         user is not None
-        and user.role == "applicant"
+        and getattr(user, "role", None) == "applicant"
         and user.organisation_id is not None
         and user.organisation_id == application.organisation_id
     )
 
 
+def sits_on_committee(user: User | None, edition) -> bool:
+    return getattr(user, "role", None) == "evaluator" and any(
+        a.evaluator_id == user.id for a in edition.assignments
+    )
+
+
+def declaration_of(user: User | None, edition):
+    """The evaluator's signed conflict-of-interest declaration for the call, or None."""
+    if user is None:
+        return None
+    return next((d for d in edition.declarations if d.evaluator_id == user.id), None)
+
+
+def has_declared(user: User | None, edition) -> bool:
+    return sits_on_committee(user, edition) and declaration_of(user, edition) is not None
+
+
+def is_linked(user: User | None, application: Application) -> bool:
+    """The evaluator named the application's organisation in their declaration."""
+    declaration = declaration_of(user, application.edition)
+    return declaration is not None and any(
+        o.id == application.organisation_id for o in declaration.linked_organisations
+    )
+
+
+def review_of(user: User | None, application: Application):
+    if user is None:
+        return None
+    return next((r for r in application.reviews if r.evaluator_id == user.id), None)
+
+
+def has_recused(user: User | None, application: Application) -> bool:
+    review = review_of(user, application)
+    return review is not None and review.conflict_of_interest
+
+
+def can_evaluate(user: User | None, application: Application) -> bool:
+    """An evaluator who may open this proposal (and score it while it is eligible)."""
+    return (
+        application.state in EVALUATION_STATES
+        and has_declared(user, application.edition)
+        and not is_linked(user, application)
+        and not has_recused(user, application)
+    )
+
+
+def can_score(user: User | None, application: Application) -> bool:
+    """Scores are given while the proposal waits for the ranking (a review the officer
+    reopened may be sent again), and not twice."""
+    review = review_of(user, application)
+    return (
+        application.state in ("eligible", "scored")
+        and application.edition.state in ("open", "closed")
+        and can_evaluate(user, application)
+        and (review is None or review.submitted_at is None)
+    )
+
+
+def can_see_all_scores(user: User | None, application: Application) -> bool:
+    """The officer always; an evaluator once their own review is submitted."""
+    role = getattr(user, "role", None)
+    if role in ("officer", "admin"):
+        return application.state != "draft"
+    review = review_of(user, application)
+    return can_evaluate(user, application) and review is not None and review.counts
+
+
 def can_see(user: User | None, application: Application) -> bool:
     if is_member(user, application):
         return True
-    if user is None or application.state == "draft":
+    role = getattr(user, "role", None)
+    if role not in STAFF_ROLES or application.state == "draft":
         return False
-    return user.role in STAFF_ROLES
+    if role == "evaluator":
+        return can_evaluate(user, application)
+    if role == "finance":
+        return application.state in ALLOCATED_STATES
+    return True  # officer, admin
 
 
 def can_act_as_owner(user: User | None, application: Application) -> bool:
@@ -38,7 +122,7 @@ def can_act_as_owner(user: User | None, application: Application) -> bool:
 
 
 def can_decide_admissibility(user: User | None, application: Application) -> bool:
-    return user is not None and user.role == "officer" and can_see(user, application)
+    return getattr(user, "role", None) == "officer" and can_see(user, application)
 
 
 def visible_application(user: User | None, application_id) -> Application | None:

@@ -103,6 +103,10 @@ class ApplicationOut(Out):
     submitted_at: Moment | None
     integration_deadline: Moment | None
     integration_request: str | None
+    notice_deadline: Moment | None = Field(description="the notice before rejection: answer by")
+    notice_reasons: str | None
+    notice_answer: str | None
+    notice_answered_at: Moment | None
     neighbourhood: str | None
     title: str
     summary: str
@@ -147,9 +151,11 @@ class Events(Out):
 
 
 class EligibilityDecision(Schema):
-    decision: Literal["eligible", "ineligible", "request_integration"]
+    decision: Literal["eligible", "ineligible", "request_integration", "notify_rejection"]
     reason: Text(5000) = Field(
-        default="", description="required for ineligible and request_integration"
+        default="",
+        description="required for ineligible, request_integration and notify_rejection (the "
+        "reasons against, art. 10-bis L. 241/1990, where the call sets a notice)",
     )
 
 
@@ -158,6 +164,34 @@ class Decided(Out):
     state: str
     event: EventOut
     integration_deadline: Moment | None = None
+    notice_deadline: Moment | None = None
+
+
+class Observations(Schema):
+    observations: Annotated[Text(20000), Field(min_length=1)] = Field(
+        description="the organisation's answer to the notice before rejection"
+    )
+
+
+class CheckOut(Out):
+    code: str
+    label: str
+    passed: bool | None = Field(description="None: a manual check not ticked yet")
+    message: str
+    manual: bool
+
+
+class Checklist(Out):
+    application_id: int
+    state: str
+    checks: list[CheckOut]
+    admissible: bool = Field(description="no check fails or waits")
+
+
+class TickIn(Schema):
+    code: Line(40)
+    passed: bool
+    note: Text(2000) = ""
 
 
 UPLOAD = {

@@ -4,6 +4,7 @@ call file becomes. Thin: the rules are in workflows/ and the operations."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,9 @@ from bando.core.extensions import db
 from bando.core.timeutil import utcnow
 from bando.core.types import Money, UTCDateTime, check_in
 from workflows.edition import STATES as EDITION_STATES
+
+if TYPE_CHECKING:  # the classes of other packages, by name only: no import at run time
+    from bando.evaluation.models import Assignment, ConflictDeclaration
 
 
 class Edition(db.Model):
@@ -87,6 +91,9 @@ class Edition(db.Model):
     guidelines: Mapped[list[Guideline]] = relationship(
         back_populates="edition", order_by="Guideline.position", cascade="all, delete-orphan"
     )
+    # The committee, read by name (bando.evaluation writes them): who may see what.
+    assignments: Mapped[list[Assignment]] = relationship(viewonly=True)
+    declarations: Mapped[list[ConflictDeclaration]] = relationship(viewonly=True)
 
     __mapper_args__ = {"version_id_col": version_id}
 

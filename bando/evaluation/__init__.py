@@ -1,5 +1,6 @@
-"""Evaluation: the committee's conflict-of-interest declarations, reviews and scores."""
+"""Evaluation: the committee of a call, the evaluators' conflict-of-interest declarations,
+their reviews and scores — models, operations, the API and the evaluators' pages."""
 
 
 def init_app(app):
-    from bando.evaluation import models  # noqa: F401  (tables)
+    from bando.evaluation import api, models, operations  # noqa: F401  (routes, tables, facts)

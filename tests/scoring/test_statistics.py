@@ -25,21 +25,29 @@ def test_evaluators_far_from_the_panel_are_flagged():
     assert (anna.count, anna.mean_total) == (3, Fraction(220, 3))
     # Totals 80, 90, 50 around 220/3: variance (20² + 50² + 70²) / 9 / 3 = 2600/9.
     assert anna.stdev == pytest.approx(math.sqrt(2600) / 3)
-    # Proposal 1: 80 − (70+60)/2 = 15; proposal 2: 90 − 60 = 30; proposal 3 has no panel.
-    assert (anna.mean_deviation, anna.compared, anna.flagged) == (Fraction(45, 2), 2, True)
+    # The panel's median: proposal 1, 70 (80 − 70 = 10); proposal 2, 60 (90 − 60 = 30);
+    # proposal 3 has no panel.
+    assert (anna.mean_deviation, anna.compared, anna.flagged) == (20, 2, True)
 
     bruno = stats["bruno"]
     assert (bruno.count, bruno.mean_total, bruno.stdev) == (2, 65, 5.0)
-    # 70 − 70 = 0 and 60 − 75 = −15.
-    assert (bruno.mean_deviation, bruno.flagged) == (Fraction(-15, 2), False)
+    # 70 − 70 = 0 and 60 − 60 = 0: the median is not dragged up by anna's 90.
+    assert (bruno.mean_deviation, bruno.flagged) == (0, False)
 
     carla = stats["carla"]
-    # 60 − 75 twice: as far off below as anna is above.
-    assert (carla.mean_deviation, carla.flagged) == (-15, True)
+    # 60 − 70 = −10 and 60 − 60 = 0.
+    assert (carla.mean_deviation, carla.flagged) == (-5, False)
+
+
+def test_one_evaluator_far_off_does_not_flag_the_others():
+    reviews = [("a", 1, 100), ("b", 1, 94), ("c", 1, 20), ("a", 2, 90), ("b", 2, 88), ("c", 2, 30)]
+    stats = {s.evaluator_id: s for s in evaluator_statistics(reviews)}
+    assert [e for e, s in stats.items() if s.flagged] == ["c"]
+    assert stats["c"].mean_deviation == Fraction(-66)
 
 
 def test_far_off_is_a_strict_bound():
-    reviews = [("x", 1, 70), ("y", 1, 60)]
+    reviews = [("x", 1, 80), ("y", 1, 60)]  # the median is 70
     assert [(s.mean_deviation, s.flagged) for s in evaluator_statistics(reviews)] == [
         (10, False),
         (-10, False),

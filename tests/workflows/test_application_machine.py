@@ -30,10 +30,19 @@ def facts(kind, **overrides):
     return machine.Facts(**values)
 
 
-def favourable(trigger, kind):
-    # The only two guards that pull in opposite directions are the integration deadline's.
+def favourable(trigger, kind, state=None):
+    """Facts under which every guard of the move passes (some guards pull in opposite
+    directions: the deadlines, and whether the call wants a notice before rejection)."""
     if trigger == "expire_integration":
         return facts(kind, now=NOW + timedelta(seconds=1))
+    if trigger == "notify_rejection":
+        return facts(kind, rejection_notice_days=10)
+    if trigger == "answer_notice":
+        return facts(kind, notice_deadline=NOW)
+    if trigger == "declare_ineligible" and state == "rejection_notified":
+        return facts(kind, rejection_notice_days=10, notice_answered=True)
+    if trigger == "complete_scoring":
+        return facts(kind, valid_reviews=3, reviews_required=3)
     return facts(kind)
 
 
@@ -49,14 +58,14 @@ def expected_dest(state, trigger, kind):
     for row in machine.TRANSITIONS:
         sources = (row["source"],) if isinstance(row["source"], str) else row["source"]
         if row["trigger"] == trigger and state in sources and kind in row["roles"]:
-            return row["dest"]
+            return state if row["dest"] == "=" else row["dest"]
     return None
 
 
 @pytest.mark.parametrize(("state", "trigger", "kind"), CASES)
 def test_every_state_trigger_and_actor(state, trigger, kind):
     dest = expected_dest(state, trigger, kind)
-    f = favourable(trigger, kind)
+    f = favourable(trigger, kind, state)
     if dest is None:
         refusals = machine.check(state, trigger, f)
         assert refusals and all(r.reason for r in refusals)
@@ -75,6 +84,13 @@ DESIGN_EDGES = {
     ("submitted", "declare_eligible", "eligible"),
     ("submitted", "declare_ineligible", "ineligible"),
     ("integration_requested", "declare_ineligible", "ineligible"),
+    # The notice before rejection (art. 10-bis L. 241/1990), where the call sets it.
+    ("submitted", "notify_rejection", "rejection_notified"),
+    ("integration_requested", "notify_rejection", "rejection_notified"),
+    ("rejection_notified", "answer_notice", "rejection_notified"),
+    ("rejection_notified", "declare_eligible", "eligible"),
+    ("rejection_notified", "declare_ineligible", "ineligible"),
+    ("rejection_notified", "withdraw", "withdrawn"),
     ("integration_requested", "expire_integration", "ineligible"),
     ("eligible", "complete_scoring", "scored"),
     ("scored", "allocate_funded", "funded"),
@@ -266,9 +282,8 @@ def test_reloading_a_call_never_takes_it_back():
 def test_mermaid_is_drawn_from_the_table():
     text = diagram.mermaid()
     assert text.startswith("stateDiagram-v2\n")
-    for row in machine.MACHINE.table:
-        for source in row["source"]:
-            assert f"{source} --> {row['dest']}: {row['trigger']} (" in text
+    for source, trigger, dest in machine.MACHINE.edges():
+        assert f"{source} --> {dest}: {trigger} (" in text
     arrows = sum(1 for line in text.splitlines() if "-->" in line and "[*]" not in line)
     assert arrows == sum(len(row["source"]) for row in machine.MACHINE.table)
 
@@ -277,7 +292,8 @@ def test_rows_for_the_public_page():
     rows = {r["state"]: r for r in diagram.rows()}
     assert rows["withdrawn"]["final"]
     assert {m["trigger"] for m in rows["submitted"]["moves"]} == {
-        "request_integration", "declare_eligible", "declare_ineligible", "withdraw"
+        "request_integration", "declare_eligible", "declare_ineligible", "notify_rejection",
+        "withdraw",
     }  # fmt: skip
 
 
@@ -291,3 +307,58 @@ def test_submitting_needs_a_confirmed_email_address():
     # Nothing else is asked of the address: drafts are withdrawn, answers sent as before.
     assert machine.advance("draft", "withdraw", unconfirmed) == "withdrawn"
     assert machine.check("integration_requested", "integrate", unconfirmed) == []
+
+
+def test_the_notice_before_rejection():
+    asked = facts("officer", rejection_notice_days=10)
+    # With the notice in the call, rejecting straight away is refused, saying why.
+    [refusal] = machine.check("submitted", "declare_ineligible", asked)
+    assert refusal.code == "rejection_notice_required"
+    assert machine.advance("submitted", "notify_rejection", asked) == "rejection_notified"
+    # Without it, the notice is refused and the officer decides.
+    assert machine.check("submitted", "notify_rejection", facts("officer"))[0].code == (
+        "no_rejection_notice"
+    )
+    # The officer waits for the answer or the deadline…
+    pending = facts("officer", rejection_notice_days=10, notice_deadline=NOW)
+    assert machine.check("rejection_notified", "declare_ineligible", pending)[0].code == (
+        "notice_pending"
+    )
+    late = facts(
+        "officer", rejection_notice_days=10, notice_deadline=NOW, now=NOW + timedelta(seconds=1)
+    )
+    assert machine.check("rejection_notified", "declare_ineligible", late) == []
+    answered = facts("officer", rejection_notice_days=10, notice_deadline=NOW, notice_answered=True)
+    assert machine.check("rejection_notified", "declare_ineligible", answered) == []
+    # …and the organisation answers once, in time, with its observations.
+    owner = facts("owner", notice_deadline=NOW)
+    assert machine.check("rejection_notified", "answer_notice", owner) == []
+    assert (
+        machine.check(
+            "rejection_notified", "answer_notice", facts("owner", notice_deadline=NOW, reason="")
+        )[0].code
+        == "reason_required"
+    )
+    assert (
+        machine.check(
+            "rejection_notified",
+            "answer_notice",
+            facts("owner", notice_deadline=NOW, notice_answered=True),
+        )[0].code
+        == "notice_answered"
+    )
+    assert (
+        machine.check(
+            "rejection_notified",
+            "answer_notice",
+            facts("owner", notice_deadline=NOW, now=NOW + timedelta(seconds=1)),
+        )[0].code
+        == "notice_deadline_passed"
+    )
+
+
+def test_scoring_completes_with_the_reviews_the_call_requires():
+    two = facts("system", valid_reviews=2, reviews_required=3)
+    assert machine.check("eligible", "complete_scoring", two)[0].code == "reviews_missing"
+    three = facts("system", valid_reviews=3, reviews_required=3)
+    assert machine.advance("eligible", "complete_scoring", three) == "scored"

@@ -51,7 +51,14 @@ def test_officer_declares_eligible_and_the_owner_reads_the_event(client, setting
     )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["state"] == "eligible"
-    for reader in ("owner", "colleague", "officer", "evaluator"):
+    # An evaluator not on the call's committee does not see it (see tests/bando/evaluation).
+    assert (
+        client.get(
+            f"/api/v1/applications/{application.id}/events", headers=setting["headers"]["evaluator"]
+        ).status_code
+        == 404
+    )
+    for reader in ("owner", "colleague", "officer"):
         events = client.get(
             f"/api/v1/applications/{application.id}/events", headers=setting["headers"][reader]
         )
@@ -64,7 +71,7 @@ def test_officer_declares_eligible_and_the_owner_reads_the_event(client, setting
         )
         assert event["reason"] == "requisiti verificati"
         # The staff see who; the organisation sees the office's role, never an address.
-        staff = reader in ("officer", "evaluator")
+        staff = reader == "officer"
         assert event["actor"] == (setting["officer"].email if staff else "istruttore")
         assert len(event["hash"]) == 64
 

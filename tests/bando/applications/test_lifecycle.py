@@ -16,6 +16,7 @@ from bando.core.extensions import db
 from bando.core.models import AuditEvent, Notification
 from bando.core.timeutil import utcnow
 from bando.core.transitions import ConcurrentChange, TransitionRefused
+from bando.evaluation.models import Review
 from tests.factories import create_edition, create_organisation
 from tests.lifecycle_factories import create_application, put_in_state
 from workflows import application as machine
@@ -46,7 +47,8 @@ _users = []
 @pytest.fixture
 def world(app):
     """An open edition, an organisation with its applicant, another applicant, staff."""
-    edition = create_edition()
+    # Many applications of one organisation below: the limit per organisation is not tested here.
+    edition = create_edition(max_applications_per_organisation=1000)
     organisation = create_organisation()
     actors = {
         "owner": quick_user("applicant", organisation),
@@ -57,15 +59,36 @@ def world(app):
         "admin": quick_user("admin"),
         "system": None,
     }
+    committee = [quick_user("evaluator") for _ in range(edition.reviews_required)]
     db.session.commit()
-    return {"edition": edition, "organisation": organisation, "actors": actors}
+    return {
+        "edition": edition,
+        "organisation": organisation,
+        "actors": actors,
+        "committee": committee,
+    }
 
 
 def expected_dest(state, trigger, kind):
     for row in machine.MACHINE.table:
         if row["trigger"] == trigger and state in row["source"] and kind in row["roles"]:
-            return row["dest"]
+            return state if row["dest"] == "=" else row["dest"]
     return None
+
+
+def favour(application, trigger, state, world):
+    """What the guards of `trigger` need that the plain setting lacks (as the pure test's
+    favourable facts): the call's notice before rejection, the committee's reviews."""
+    notice = {"rules": {"rejection_notice_days": 10}}
+    application.edition.source = notice if trigger == "notify_rejection" else {}
+    if trigger == "declare_ineligible" and state == "rejection_notified":
+        application.notice_answered_at = utcnow()
+    if trigger == "complete_scoring":
+        for evaluator in world["committee"]:
+            db.session.add(
+                Review(application=application, evaluator=evaluator, submitted_at=utcnow())
+            )
+    db.session.flush()
 
 
 @pytest.mark.parametrize("state", machine.STATES)
@@ -80,6 +103,7 @@ def test_every_trigger_and_actor_from_each_state(world, state):
             # expire_integration needs its deadline passed, integrate needs it ahead.
             deadline = now - timedelta(seconds=1) if trigger == "expire_integration" else None
             put_in_state(application, state, integration_deadline=deadline)
+            favour(application, trigger, state, world)
             # Flushed, not committed: a refusal must leave even the open transaction clean.
             events, notices = count(AuditEvent), count(Notification)
             version = application.version_id
@@ -267,6 +291,11 @@ def test_fire_edition_close_and_rank(world):
         fire_edition(edition, "rank", officer)
     assert refused.value.reason == "domande ammissibili ancora da valutare: 1"
     db.session.rollback()
+    with pytest.raises(TransitionRefused) as refused:
+        fire(application, "complete_scoring", officer)
+    assert refused.value.code == "reviews_missing"
+    for evaluator in world["committee"]:
+        db.session.add(Review(application=application, evaluator=evaluator, submitted_at=utcnow()))
     fire(application, "complete_scoring", officer)
     fire_edition(edition, "rank", officer)
     db.session.commit()

@@ -15,7 +15,7 @@ from tests.lifecycle_factories import create_application
 @pytest.fixture
 def history(app):
     """Three applications submitted, one declared eligible, the call closed: 5 events."""
-    edition = create_edition()
+    edition = create_edition(max_applications_per_organisation=3)
     organisation = create_organisation()
     owner = create_user("applicant", organisation=organisation)
     officer = create_user("officer")

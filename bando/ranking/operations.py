@@ -1,0 +1,190 @@
+"""The ranking of a call: computed from the committee's reviews by scoring.ranking (the
+same code every time, so a preview and the approved ranking agree), draws recorded when
+the tie-break chain cannot part two fundable proposals, approval and publication.
+
+Approving freezes the ranking as rows and moves the edition closed → ranked (its machine
+checks that every eligible proposal is scored). Flush, never commit: the caller commits.
+"""
+
+from fractions import Fraction
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bando.accounts.models import User
+from bando.applications.models import Application
+from bando.calls.lifecycle import fire_edition
+from bando.calls.models import Edition
+from bando.core import audit
+from bando.core.extensions import db
+from bando.core.operations import OperationError
+from bando.core.timeutil import utcnow
+from bando.evaluation.models import Draw, Review, Score
+from bando.evaluation.operations import criteria_of
+from bando.ranking.models import RankingEntry
+from scoring.criteria import points_str
+from scoring.ranking import (
+    Candidate,
+    IncompleteScoring,
+    Ranking,
+    RankingRules,
+    UnbreakableTie,
+    rank,
+)
+
+
+def rules_of(edition: Edition) -> RankingRules:
+    return RankingRules(
+        criteria=tuple(criteria_of(edition)),
+        aggregation=edition.aggregation,
+        threshold=edition.threshold,
+        tie_break=tuple(edition.tie_break),
+        reviews_required=edition.reviews_required,
+    )
+
+
+def scored_applications(edition: Edition) -> list[Application]:
+    """The proposals the ranking orders, with their reviews and scores in a fixed number of
+    queries whatever their count."""
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(Application.edition_id == edition.id, Application.state == "scored")
+            .options(
+                selectinload(Application.reviews)
+                .selectinload(Review.scores)
+                .selectinload(Score.criterion),
+                selectinload(Application.budget_lines),
+                selectinload(Application.neighbourhood),
+            )
+            .order_by(Application.protocol_number)
+        )
+    )
+
+
+def candidate(application: Application) -> Candidate:
+    total = application.total_cost_cents
+    share = Fraction(application.cofinancing_cents, total) if total else Fraction(0)
+    return Candidate(
+        id=application.id,
+        protocol=application.protocol,
+        protocol_number=application.protocol_number,
+        neighbourhood=application.neighbourhood.slug if application.neighbourhood else "",
+        cofinancing_share=share,
+        reviews=tuple(
+            {s.criterion.code: s.points for s in review.scores}
+            for review in application.reviews
+            if review.counts
+        ),
+    )
+
+
+def draws_of(edition: Edition) -> list[list[int]]:
+    return [
+        list(draw.order)
+        for draw in db.session.scalars(
+            select(Draw).where(Draw.edition_id == edition.id).order_by(Draw.id)
+        )
+    ]
+
+
+def compute(edition: Edition) -> Ranking:
+    """The ranking as the reviews give it now; refused, saying why, while scoring is
+    incomplete or a tie needs a draw."""
+    try:
+        return rank(
+            [candidate(a) for a in scored_applications(edition)],
+            rules_of(edition),
+            draws_of(edition),
+        )
+    except IncompleteScoring as error:
+        raise OperationError(409, str(error), code="scoring_incomplete") from None
+    except UnbreakableTie as error:
+        raise OperationError(
+            409,
+            str(error),
+            {"draw": [", ".join(str(i) for i in group) for group in error.id_groups]},
+            code="tie_needs_draw",
+        ) from None
+
+
+def record_draw(edition: Edition, officer: User, order: list[int], witnesses: str) -> Draw:
+    """A draw ordering proposals of the call (their application ids, first drawn first)."""
+    if edition.state != "closed":
+        raise OperationError(
+            409, "il sorteggio si fa prima di approvare la graduatoria", code="not_closed"
+        )
+    ids = {a.id for a in scored_applications(edition)}
+    unknown = [i for i in order if i not in ids]
+    if len(order) < 2 or unknown or len(set(order)) != len(order):
+        raise OperationError(
+            422,
+            "sorteggio non valido",
+            {"order": ["almeno due domande valutate del bando, ciascuna una volta"]},
+        )
+    draw = Draw(
+        edition_id=edition.id,
+        order=list(order),
+        witnesses=witnesses.strip(),
+        drawn_by_id=officer.id,
+    )
+    db.session.add(draw)
+    db.session.flush()
+    audit.append(
+        subject="edition",
+        trigger="record_draw",
+        actor=officer,
+        edition_id=edition.id,
+        reason=witnesses.strip(),
+        payload={"order": list(order)},
+    )
+    return draw
+
+
+def approve(edition: Edition, officer: User, *, now=None) -> list[RankingEntry]:
+    """Approves and publishes the ranking: frozen as rows, the edition ranked."""
+    now = now or utcnow()
+    ranking = compute(edition)
+    fire_edition(
+        edition,
+        "rank",
+        officer,
+        "graduatoria approvata e pubblicata",
+        {"entries": len(ranking.entries)},
+        now=now,
+    )
+    rows = [
+        RankingEntry(
+            edition_id=edition.id,
+            application_id=entry.id,
+            position=entry.position,
+            neighbourhood_position=entry.neighbourhood_position,
+            total_numerator=entry.total.numerator,
+            total_denominator=entry.total.denominator,
+            total=points_str(entry.total),
+            points={code: points_str(value) for code, value in entry.points.items()},
+            fundable=entry.fundable,
+            decided_by=entry.decided_by,
+            approved_at=now,
+        )
+        for entry in ranking.entries
+    ]
+    db.session.add_all(rows)
+    edition.ranking_published_at = now
+    db.session.flush()
+    return rows
+
+
+def approved(edition: Edition) -> list[RankingEntry]:
+    """The approved ranking, in order (empty before approval)."""
+    return list(
+        db.session.scalars(
+            select(RankingEntry)
+            .where(RankingEntry.edition_id == edition.id)
+            .options(
+                selectinload(RankingEntry.application).selectinload(Application.organisation),
+                selectinload(RankingEntry.application).selectinload(Application.neighbourhood),
+            )
+            .order_by(RankingEntry.position)
+        )
+    )
