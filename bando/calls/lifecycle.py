@@ -56,6 +56,23 @@ def lock_edition(edition_id: int) -> Edition:
     )
 
 
+def edition_facts(edition: Edition, actor: User | None, reason: str, now: datetime):
+    """What the edition's guards see, read from the rows."""
+    return edition_machine.Facts(
+        now=now,
+        actor_role=None if actor is None else actor.role,
+        reason=reason,
+        opens_at=edition.opens_at,
+        closes_at=edition.closes_at,
+        **{name: read(edition) for name, read in FACT_READERS.items()},
+    )
+
+
+def check_edition(edition: Edition, trigger: str, actor: User | None, *, now=None):
+    """The refusals fire_edition would give, without changing anything (for showing buttons)."""
+    return MACHINE.check(edition.state, trigger, edition_facts(edition, actor, "", now or utcnow()))
+
+
 def fire_edition(
     edition: Edition,
     trigger: str,
@@ -74,14 +91,7 @@ def fire_edition(
     now = now or utcnow()
     reason = (reason or "").strip()
     locked = lock_edition(edition.id)
-    seen = edition_machine.Facts(
-        now=now,
-        actor_role=None if actor is None else actor.role,
-        reason=reason,
-        opens_at=locked.opens_at,
-        closes_at=locked.closes_at,
-        **{name: read(locked) for name, read in FACT_READERS.items()},
-    )
+    seen = edition_facts(locked, actor, reason, now)
     if facts:
         seen = replace(seen, **facts)
     move = Move(trigger=trigger, actor=actor, now=now, reason=reason, facts=seen)

@@ -27,6 +27,7 @@ from scoring.ranking import (
     Candidate,
     IncompleteScoring,
     Ranking,
+    RankingError,
     RankingRules,
     UnbreakableTie,
     rank,
@@ -106,6 +107,8 @@ def compute(edition: Edition) -> Ranking:
             {"draw": [", ".join(str(i) for i in group) for group in error.id_groups]},
             code="tie_needs_draw",
         ) from None
+    except RankingError as error:  # draws that order the same proposals differently
+        raise OperationError(409, str(error), code="draws_disagree") from None
 
 
 def record_draw(edition: Edition, officer: User, order: list[int], witnesses: str) -> Draw:

@@ -23,7 +23,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SubmitField, TextAreaField
 
 from bando.applications.attachments import (
     ATTACHABLE_STATES,
@@ -32,6 +34,7 @@ from bando.applications.attachments import (
     store_attachment,
 )
 from bando.applications.facts import call_rules, proposal_of, submission_problems
+from bando.applications.lifecycle import check, fire
 from bando.applications.operations import (
     applications_at_limit,
     applications_of,
@@ -65,6 +68,7 @@ from bando.core.forms import place_errors
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError, commit
 from bando.core.ratelimit import limited
+from bando.core.schemas import many_lines
 from bando.core.transitions import TransitionRefused
 from workflows.proposal import proposal_problems
 
@@ -84,6 +88,19 @@ def next_step(application) -> str:
             "Integrazione richiesta: rispondere %(deadline)s",
             deadline=dated(application.integration_deadline, "entro"),
         )
+    if state == "rejection_notified":
+        if application.notice_answered_at is not None:
+            return _(
+                "Osservazioni ricevute %(when)s: l'ufficio le esamina e deciderà "
+                "sull'ammissibilità",
+                when=dated(application.notice_answered_at, "il", time=True),
+            )
+        if can_answer_notice(application):
+            return _(
+                "Preavviso di rigetto: inviare le eventuali osservazioni %(deadline)s",
+                deadline=dated(application.notice_deadline, "entro", time=True),
+            )
+        return _("Il termine per le osservazioni è scaduto: l'ufficio deciderà sull'ammissibilità")
     return {
         "submitted": _("Nessuna azione: l'ufficio sta verificando l'ammissibilità"),
         "eligible": _("Nessuna azione: la commissione sta valutando la proposta"),
@@ -92,6 +109,15 @@ def next_step(application) -> str:
         "reserve": _("Nessuna azione: la domanda sarà finanziata se si liberano risorse"),
         "reported": _("Nessuna azione: la rendicontazione è in verifica"),
     }.get(state, _("Nessuna azione"))
+
+
+@bp.app_template_global("can_answer_notice")
+def can_answer_notice(application) -> bool:
+    """The organisation may still answer the notice before rejection: the machine would
+    take its observations now (not answered yet, the deadline not passed)."""
+    return application.state == "rejection_notified" and not check(
+        application, "answer_notice", current_user._get_current_object(), "osservazioni"
+    )
 
 
 @bp.app_template_filter("budget_category")
@@ -482,9 +508,10 @@ def upload(application_id):
     application = _own_or_404(application_id)
     form = _upload_form(application)
     back = url_for(
-        "applicant.integration"
-        if application.state == "integration_requested"
-        else "applicant.edit",
+        {
+            "integration_requested": "applicant.integration",
+            "rejection_notified": "applicant.notice",
+        }.get(application.state, "applicant.edit"),
         application_id=application.id,
     )
     if not form.validate_on_submit():
@@ -646,6 +673,84 @@ def integration(application_id):
             next_step=next_step,
         ),
         409 if refusal else 200,
+    )
+
+
+# --- the notice before rejection ----------------------------------------------------------
+
+OBSERVATIONS_LIMIT = 20000  # as the API takes them (schemas.Observations)
+
+
+def _control_problem(text: str) -> str | None:
+    """What the API would refuse in this text (control characters), or None."""
+    try:
+        many_lines(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+class NoticeForm(FlaskForm):
+    observations = TextAreaField(_l("Osservazioni"))
+    send = SubmitField(_l("Invia le osservazioni"))
+
+
+@bp.route("/domande/<int:application_id>/osservazioni", methods=["GET", "POST"])
+@roles_required("applicant")
+def notice(application_id):
+    """The answer to the notice before rejection (art. 10-bis L. 241/1990): the reasons,
+    the deadline, documents to add, the observations sent through the lifecycle."""
+    application = _own_or_404(application_id)
+    if application.state != "rejection_notified":
+        flash(_("Per questa domanda non c'è un preavviso di rigetto a cui rispondere."), "info")
+        return redirect(url_for("applicant.edit", application_id=application.id))
+    form = NoticeForm()
+    refusal = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        observations = (form.observations.data or "").replace("\r\n", "\n").strip()
+        if not observations:
+            form.observations.errors.append(_("Scrivere le osservazioni da inviare all'ufficio."))
+        elif len(observations) > OBSERVATIONS_LIMIT:
+            form.observations.errors.append(
+                _("Al massimo %(count)s caratteri.", count=OBSERVATIONS_LIMIT)
+            )
+        elif problem := _control_problem(observations):
+            form.observations.errors.append(problem)
+        else:
+            try:
+                fire(
+                    application,
+                    "answer_notice",
+                    current_user._get_current_object(),
+                    observations,
+                )
+                commit()
+            except (TransitionRefused, OperationError) as error:
+                db.session.rollback()
+                refusal = getattr(error, "reason", None) or error.message
+            else:
+                flash(
+                    _("Osservazioni inviate: l'ufficio le esaminerà prima di decidere."),
+                    "success",
+                )
+                return redirect(url_for("applicant.dashboard"))
+        status = 409 if refusal else 422
+    return (
+        render_template(
+            "applicant/notice.html",
+            application=application,
+            form=form,
+            refusal=refusal,
+            errors=[(form.observations.id, m) for m in form.observations.errors],
+            kinds=attachment_kinds(application.edition),
+            upload_form=_upload_form(application),
+            next_step=next_step,
+            limit=OBSERVATIONS_LIMIT,
+        ),
+        status,
     )
 
 

@@ -170,7 +170,7 @@ def test_everyone_lands_on_their_own_page(app):
     for role, place in (
         ("applicant", "/domande"),
         ("officer", "/istruttoria/"),
-        ("evaluator", "/profilo"),
+        ("evaluator", "/valutazione"),
         ("finance", "/profilo"),
         ("admin", "/profilo"),
     ):

@@ -206,16 +206,16 @@ def test_the_timeline_reads_in_english_for_the_officer_and_the_applicant(app, cl
 
     client.post("/accedi", data={"email": officer.email, "password": PASSWORD})
     html = text_of(client.get("/istruttoria/?bando=cdq-en&lang=en"))
-    assert "State: <strong>Submitted</strong>" in html
+    assert 'data-state="submitted">Submitted</span>' in html
     html = text_of(
         client.post(
             f"/istruttoria/domande/{application.id}/esito",
-            data={"decision": "request_integration", "reason": "Manca lo statuto."},
+            data={"decision": "request_integration", "reason": "Manca lo statuto.", "confirm": "1"},
             follow_redirects=True,
         )
     )
     assert f"Application {application.protocol}: Documents requested." in html
-    assert "State: <strong>Documents requested</strong>" in html
+    assert 'data-state="integration_requested">Documents requested</span>' in html
 
     client.post("/esci")
     client.post("/accedi", data={"email": owner.email, "password": PASSWORD})

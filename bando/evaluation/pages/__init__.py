@@ -1,0 +1,1 @@
+"""The committee's pages: the evaluators' (evaluator.py) and the officer's."""
