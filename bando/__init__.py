@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def create_app(config=None, instance_path=None):
     from bando import (
         accounts,
+        allocation,
         applications,
         budget,
         calls,
@@ -24,7 +25,18 @@ def create_app(config=None, instance_path=None):
     )
 
     app = make_app(__name__, config, instance_path, os.path.join(ROOT, "templates"))
-    packages = (accounts, calls, applications, evaluation, ranking, budget, reports, public, demo)
+    packages = (
+        accounts,
+        calls,
+        applications,
+        evaluation,
+        ranking,
+        budget,
+        allocation,
+        reports,
+        public,
+        demo,
+    )
     for package in packages:
         package.init_app(app)
     register_api(app)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Gunicorn:
-    def __init__(self, instance: Path, settings: dict):
+    def __init__(self, instance: Path, settings: dict, workers: int = 1):
         instance.mkdir(parents=True, exist_ok=True)
         lines = [f"{key} = {value!r}" for key, value in settings.items()]
         (instance / "config.py").write_text("\n".join(lines) + "\n")
@@ -38,7 +38,7 @@ class Gunicorn:
                 "--bind",
                 f"fd://{fd}",
                 "--workers",
-                "1",
+                str(workers),
                 "--log-level",
                 "warning",
                 f"bando:create_app(instance_path={str(instance)!r})",

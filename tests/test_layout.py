@@ -21,6 +21,7 @@ ORDER = [
     "bando.evaluation",
     "bando.ranking",
     "bando.budget",
+    "bando.allocation",
     "bando.reports",
     "bando.public",
 ]

