@@ -19,6 +19,7 @@ def create_app(config=None, instance_path=None):
         calls,
         demo,
         evaluation,
+        finance,
         public,
         ranking,
         reports,
@@ -34,6 +35,7 @@ def create_app(config=None, instance_path=None):
         budget,
         allocation,
         reports,
+        finance,
         public,
         demo,
     )

@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # the classes of other packages, by name only: no import at r
 
 
 AWARD_STATES = ("active", "renounced", "revoked")
-PAYMENT_KINDS = ("advance", "balance")
+# An advance on acceptance, the balance after the approved report; a recovery is money the
+# beneficiary gives back (when the advance exceeded the final contribution, or on revocation).
+PAYMENT_KINDS = ("advance", "balance", "recovery")
 
 
 class Award(db.Model):
@@ -59,12 +61,18 @@ class Award(db.Model):
 
     @property
     def paid_cents(self) -> int:
-        return sum(p.amount_cents for p in self.payments)
+        """Paid to the beneficiary, net of what it gave back."""
+        return sum(
+            -p.amount_cents if p.kind == "recovery" else p.amount_cents for p in self.payments
+        )
 
     @property
     def committed_cents(self) -> int:
-        """What it takes from the cap: all of it while active, what was paid once ended."""
-        return self.amount_cents if self.state == "active" else self.paid_cents
+        """What it takes from the cap: while active, the award (or the final contribution
+        once the report is approved); once ended, what was paid."""
+        if self.state == "active":
+            return self.amount_cents if self.final_amount_cents is None else self.final_amount_cents
+        return self.paid_cents
 
 
 class Payment(db.Model):
@@ -83,5 +91,8 @@ class Payment(db.Model):
     withholding_cents: Mapped[int] = mapped_column(Money, default=0)
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A client may retry the same payment: the key makes the retry a no-op.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     award: Mapped[Award] = relationship(back_populates="payments")
