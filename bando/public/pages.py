@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bando.applications.attachments import attachment_kinds
-from bando.budget.figures import committed_cents
+from bando.budget.figures import committed_cents, figures
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.extensions import db
 from bando.core.formatting import percent
@@ -80,7 +80,9 @@ def edition(code):
     )
     if edition is None:
         abort(404)
-    return render_template("public/edition.html", edition=edition, money=money_of(edition))
+    return render_template(
+        "public/edition.html", edition=edition, money=money_of(edition), budget=figures(edition)
+    )
 
 
 @bp.route("/come-funziona")

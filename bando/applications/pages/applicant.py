@@ -101,6 +101,13 @@ def next_step(application) -> str:
                 deadline=dated(application.notice_deadline, "entro", time=True),
             )
         return _("Il termine per le osservazioni è scaduto: l'ufficio deciderà sull'ammissibilità")
+    if state == "funded" and application.award is not None:
+        if application.award.accepted_at is not None:
+            return _("Contributo accettato: a progetto concluso, inviare la rendicontazione")
+        return _(
+            "Accettare il contributo %(deadline)s; a progetto concluso, inviare la rendicontazione",
+            deadline=dated(application.award.accept_by, "entro", time=True),
+        )
     return {
         "submitted": _("Nessuna azione: l'ufficio sta verificando l'ammissibilità"),
         "eligible": _("Nessuna azione: la commissione sta valutando la proposta"),
