@@ -4,4 +4,9 @@ certificate is configured and downloadable all at once; the payments and their r
 
 
 def init_app(app):
-    from bando.finance import models  # noqa: F401  (tables)
+    from bando.finance import api, cli, models, operations, pages  # noqa: F401  (routes, tables)
+
+    for key, value in operations.DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.register_blueprint(pages.bp)
+    cli.init_app(app)
