@@ -2,6 +2,7 @@
 in one ZIP, with a progress bar."""
 
 import os
+import sys
 
 import click
 from flask import current_app
@@ -39,16 +40,21 @@ def letters_command(edition_code, out):
         raise click.ClickException(f"{edition_code}: no letter to send yet")
     partial = f"{out}.partial"
     entries = operations.edition_entries(ids, current_app.config)
-    with click.progressbar(length=len(ids), label="letters", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=len(ids), label="letters", file=sys.stderr) as bar:
 
         def counted():
             for entry in entries:
                 yield entry
                 bar.update(1)
 
-        with open(partial, "wb") as handle:
-            for chunk in operations.zip_stream(counted()):
-                handle.write(chunk)
+        try:
+            with open(partial, "wb") as handle:
+                for chunk in operations.zip_stream(counted()):
+                    handle.write(chunk)
+        except BaseException:
+            if os.path.exists(partial):
+                os.remove(partial)
+            raise
     # Written whole or not at all: a ZIP cut short by an error never takes the name.
     os.replace(partial, out)
     click.echo(f"{len(ids)} letters ({len(issued)} newly issued) → {out}")

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 from babel.numbers import format_decimal
 from num2words import num2words
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_JUSTIFY, TA_RIGHT
+from reportlab.lib.enums import TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -169,8 +169,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "head": ParagraphStyle(
             "head", parent=base, fontName=FONT_BOLD, fontSize=9.5, spaceBefore=6, spaceAfter=2
         ),
-        "subject": ParagraphStyle("subject", parent=base, fontName=FONT_BOLD, leftIndent=16 * mm,
-                                  firstLineIndent=-16 * mm),
+        "subject": ParagraphStyle(
+            "subject", parent=base, alignment=TA_LEFT, leftIndent=16 * mm, firstLineIndent=-16 * mm
+        ),
         "cell": ParagraphStyle("cell", parent=base, alignment=0),
         "sign": ParagraphStyle("sign", parent=base, alignment=1, leading=12),
     }
@@ -381,7 +382,7 @@ def _award(data: LetterData, s) -> list:
         _p(
             "Il contributo deve essere accettato "
             + (f"<b>{_moment(data.accept_by)}</b>" if data.accept_by else "nel termine indicato")
-            + " dall'area riservata del portale («Le mie domande» → «Esito e contributo»). "
+            + " dall'area riservata del portale («Le mie domande», poi «Esito e contributo»). "
             "La mancata accettazione nel termine equivale a rinuncia: il contributo è "
             "assegnato per scorrimento della graduatoria.",
             s["body"],
@@ -479,7 +480,7 @@ def _integration_request(data: LetterData, s) -> list:
         Spacer(1, 2 * mm),
         _p(
             f"Le integrazioni vanno caricate {deadline} dall'area riservata del portale "
-            "(«Le mie domande» → «Rispondi alla richiesta»); l'integrazione riguarda i soli "
+            "(«Le mie domande», poi «Rispondi alla richiesta»); l'integrazione riguarda i soli "
             "documenti e non può modificare la proposta. Decorso inutilmente il termine, la "
             "domanda sarà dichiarata non ammissibile.",
             s["body"],
@@ -581,8 +582,10 @@ def _closing(data: LetterData, s) -> list:
     )
     name = f"<br/>{t(data.signatory_name)}" if data.signatory_name else ""
     block = Table(
-        [["", _p(f"{t(data.signatory_role)}{name}<br/><font size='7'>{signed}</font>", s["sign"])]],
+        [[_p("", s["cell"]), _p(f"{t(data.signatory_role)}{name}<br/><font size='7'>{signed}</font>", s["sign"])]],
         colWidths=[90 * mm, 80 * mm],
+        # Every table names our font: a cell never falls back to Helvetica (not embedded).
+        style=[("FONTNAME", (0, 0), (-1, -1), FONT)],
     )
     story.append(KeepTogether([block]))
     return story
@@ -606,6 +609,7 @@ def _heading(data: LetterData, s) -> list:
         TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("LEFTPADDING", (0, 0), (0, 0), 0),
             ]
         )
@@ -640,6 +644,9 @@ def render(data: LetterData) -> bytes:
         subject=data.edition_title,
         creator="bando",
         invariant=1,
+        # Nothing falls back to a base-14 font (never embedded): the canvas starts in ours.
+        initialFontName=FONT,
+        initialFontSize=9.5,
     )
     first, later = _decorate(data)
     document.build(story_of(data), onFirstPage=first, onLaterPages=later)

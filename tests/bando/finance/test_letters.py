@@ -1,0 +1,317 @@
+"""The letters read back: protocol, organisation, tax code, the amount in figures and in
+words, the deadlines; the same letters with the same protocols when made again; the page
+as an image; a signed letter validated with pyHanko; the ZIP by the command and the API;
+who may read which letter."""
+
+import io
+import shutil
+import subprocess
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from bando.core.extensions import db
+from bando.core.formatting import day
+from bando.finance import operations
+from bando.finance.letters import amount_in_words
+from bando.finance.models import Letter
+from tests.evaluation_factories import token
+from tests.finance_factories import letters_world
+
+
+def read(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def get_letter(client, headers, application, kind):
+    response = client.get(
+        f"/api/v1/applications/{application.id}/letters/{kind}.pdf", headers=headers
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/pdf"
+    return response.data
+
+
+def test_amount_in_words():
+    assert amount_in_words(16_000_00) == "euro sedicimila/00"
+    assert amount_in_words(94_000_00) == "euro novantaquattromila/00"
+    assert amount_in_words(12_345_67) == "euro dodicimilatrecentoquarantacinque/67"
+
+
+def test_the_award_letter_says_what_the_rows_say(app, client):
+    world = letters_world()
+    first, edition = world["first"], world["edition"]
+    pdf = get_letter(client, token(client, world["finance"]), first, "award")
+    letter = db.session.scalar(select(Letter).where(Letter.application_id == first.id))
+    assert letter.protocol == f"{edition.protocol_prefix}/U/0001" and letter.number == 1
+    text = read(pdf)
+    award = first.award
+    organisation = first.organisation
+    for expected in (
+        "Comune di Milano",
+        f"Prot. n. {letter.protocol}",
+        organisation.name,
+        f"Codice fiscale {organisation.tax_code}",
+        f"PEC: {organisation.pec}",
+        f"Oggetto: {edition.title}",
+        "CUP B41H19000010004",
+        first.title,
+        first.neighbourhood.name,
+        "posizione 1",
+        "€ 16.000,00",
+        "euro sedicimila/00",
+        "€ 2.000,00",  # the co-financing
+        "€ 8.000,00",  # the advance (50 %), and the balance
+        "Con il contributo del Comune di Milano",
+        "art. 28, comma 2, del D.P.R. 29 settembre 1973, n. 600",
+        "€ 320,00",  # 4 % of the advance
+        f"entro {day(award.accept_by)}".replace("entro ", "entro il ")
+        if day(award.accept_by)[0:2] not in ("01", "08", "11")
+        else f"entro l'{day(award.accept_by)}",
+        day(operations.report_due_on(first)),
+        "Tribunale Amministrativo Regionale per la Lombardia entro 60 giorni",
+        "Presidente della Repubblica entro 120 giorni",
+        "Amministrazione trasparente",
+        "Regolamento (UE) 2016/679",
+        "Il Direttore di Progetto",
+    ):
+        assert expected in text, expected
+    assert "non è assoggettato" not in text
+    # The fonts are embedded TrueType (the € and the accents do not depend on the reader).
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = [
+        font.get_object()
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    ]
+    assert fonts and all("/FontFile2" in f["/FontDescriptor"] for f in fonts)
+    assert reader.metadata.creation_date.replace(tzinfo=UTC) == letter.issued_at.replace(
+        microsecond=0
+    )
+
+
+def test_an_exempt_organisation_is_told_so(app, client):
+    world = letters_world(exempt=True, cup=None)
+    text = read(get_letter(client, token(client, world["finance"]), world["first"], "award"))
+    assert "non è assoggettato alla ritenuta d'acconto del 4 %" in text
+    assert "ONLUS (art. 16 D.Lgs. 460/1997)" in text
+    assert "CUP" not in text
+
+
+def test_the_other_kinds(app, client):
+    world = letters_world()
+    headers = token(client, world["finance"])
+    reserve = read(get_letter(client, headers, world["reserve"], "reserve"))
+    assert "idoneo ma non finanziato" in reserve and "posizione 3" in reserve
+    rejected = read(get_letter(client, headers, world["rejected"], "not_admissible"))
+    assert "non ammissibile" in rejected
+    assert "Statuto non conforme: manca lo scopo sociale." in rejected
+    asked = read(get_letter(client, headers, world["asked"], "integration_request"))
+    assert "Manca la firma sul piano economico." in asked
+    assert day(world["asked"].integration_deadline) in asked
+    # A request is not a decision: no appeal route in it.
+    assert "Tribunale Amministrativo" not in asked
+    # A letter the state does not call for is not issued.
+    response = client.get(
+        f"/api/v1/applications/{world['reserve'].id}/letters/award.pdf", headers=headers
+    )
+    assert response.status_code == 404
+    response = client.get(
+        f"/api/v1/applications/{world['reserve'].id}/letters/nonsense.pdf", headers=headers
+    )
+    assert response.status_code == 404
+
+
+def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner, tmp_path):
+    world = letters_world()
+    edition = world["edition"]
+    headers = token(client, world["finance"])
+    first = client.get(f"/api/v1/editions/{edition.code}/letters.zip", headers=headers)
+    assert first.status_code == 200 and first.mimetype == "application/zip"
+    letters = db.session.scalars(
+        select(Letter).where(Letter.edition_id == edition.id).order_by(Letter.number)
+    ).all()
+    # One per proposal with a letter to get, numbered without gaps.
+    assert [x.number for x in letters] == [1, 2, 3, 4, 5]
+    assert {x.kind for x in letters} == {
+        "award",
+        "reserve",
+        "not_admissible",
+        "integration_request",
+    }
+    again = client.get(f"/api/v1/editions/{edition.code}/letters.zip", headers=headers)
+    assert again.data == first.data  # byte for byte, protocols included
+    db.session.expire_all()
+    assert [
+        x.protocol
+        for x in db.session.scalars(
+            select(Letter).where(Letter.edition_id == edition.id).order_by(Letter.number)
+        )
+    ] == [x.protocol for x in letters]
+    archive = zipfile.ZipFile(io.BytesIO(first.data))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert len(names) == 5 and all(n.endswith(".pdf") for n in names)
+    for letter in letters:
+        name = f"{letter.kind}-{letter.protocol.replace('/', '-')}.pdf"
+        assert letter.protocol in read(archive.read(name))
+    # The command gives the same archive.
+    out = tmp_path / "lettere.zip"
+    result = runner.invoke(args=["letters", edition.code, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 letters (0 newly issued)" in result.output
+    assert out.read_bytes() == first.data
+
+
+def test_the_command_issues_and_refuses_an_unknown_call(app, runner, tmp_path):
+    world = letters_world()
+    out = tmp_path / "lettere.zip"
+    result = runner.invoke(args=["letters", world["edition"].code, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 letters (5 newly issued)" in result.output
+    assert len(zipfile.ZipFile(out).namelist()) == 5
+    result = runner.invoke(args=["letters", "nessuno", "--out", str(tmp_path / "x.zip")])
+    assert result.exit_code != 0 and "no such call" in result.output
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_who_may_read_a_letter(app, client):
+    world = letters_world()
+    first, owner, other = world["first"], world["first_owner"], world["second_owner"]
+    url = f"/api/v1/applications/{first.id}/letters/award.pdf"
+    assert client.get(url).status_code == 401
+    # Not issued yet: the organisation has nothing to read.
+    assert client.get(url, headers=token(client, owner)).status_code == 404
+    get_letter(client, token(client, world["finance"]), first, "award")
+    assert get_letter(client, token(client, owner), first, "award")
+    assert client.get(url, headers=token(client, other)).status_code == 404
+    assert client.get(url, headers=token(client, world["officer"])).status_code == 403
+    current = client.get(f"/api/v1/applications/{first.id}/letter.pdf", headers=token(client, owner))
+    assert current.status_code == 200 and current.mimetype == "application/pdf"
+    zip_url = f"/api/v1/editions/{world['edition'].code}/letters.zip"
+    assert client.get(zip_url, headers=token(client, owner)).status_code == 403
+    assert client.get(zip_url).status_code == 401
+    missing = "/api/v1/editions/nessuno/letters.zip"
+    assert client.get(missing, headers=token(client, world["finance"])).status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm (poppler-utils)")
+def test_the_first_page_looks_like_a_letter(app, client, tmp_path):
+    from PIL import Image
+
+    world = letters_world()
+    pdf = get_letter(client, token(client, world["finance"]), world["first"], "award")
+    (tmp_path / "letter.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", "-singlefile", "letter.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
+    image = Image.open(tmp_path / "page.png").convert("RGB")
+    width, height = image.size
+    assert abs(height / width - 297 / 210) < 0.01  # A4, portrait
+
+    def pixels(box):
+        """The (r, g, b) of a box given in mm from the top left."""
+        left, right = (round(v * width / 210) for v in box[::2])
+        top, bottom = (round(v * height / 297) for v in box[1::2])
+        raw = image.crop((left, top, right, bottom)).tobytes()
+        return [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
+
+    def ink(box) -> float:
+        """The share of pixels that are not white."""
+        inside = pixels(box)
+        return sum(1 for p in inside if sum(p) < 600) / len(inside)
+
+    def red(box) -> float:
+        inside = pixels(box)
+        return sum(1 for r, g, b in inside if r > 150 and g < 80 and b < 80) / len(inside)
+
+    assert red((19, 13, 24, 31)) > 0.5  # the city's band beside the letterhead
+    assert ink((25, 12, 120, 30)) > 0.03  # the letterhead's words
+    assert ink((20, 60, 190, 250)) > 0.03  # the body of the letter
+    assert ink((0, 0, 15, 297)) < 0.001  # the left margin stays white
+    assert ink((0, 0, 210, 297)) < 0.5  # a page of text, not a black square
+
+
+def _certificate(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "IT"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comune di Milano (prova)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Il Direttore di Progetto"),
+        ]
+    )
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = tmp_path / "key.pem", tmp_path / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_a_signed_letter_validates(app, client, tmp_path):
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    key_path, cert_path = _certificate(tmp_path)
+    app.config.update(LETTER_SIGN_KEY=str(key_path), LETTER_SIGN_CERT=str(cert_path))
+    world = letters_world()
+    pdf = get_letter(client, token(client, world["finance"]), world["first"], "award")
+    assert "Documento firmato digitalmente" in read(pdf)
+    reader = PdfFileReader(io.BytesIO(pdf))
+    (signature,) = reader.embedded_signatures
+    status = validate_pdf_signature(
+        signature, ValidationContext(trust_roots=[load_cert_from_pemder(str(cert_path))])
+    )
+    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.coverage.name == "ENTIRE_FILE"
+    # Tampering breaks it.
+    tampered = bytearray(pdf)
+    at = pdf.index(b"Comune di Milano")
+    tampered[at] = ord("X")
+    tampered_sig = PdfFileReader(io.BytesIO(bytes(tampered))).embedded_signatures[0]
+    assert not validate_pdf_signature(tampered_sig).intact
