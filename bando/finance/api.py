@@ -44,9 +44,10 @@ def letter_for(user, application_id, kind: str | None):
         kind = kind or operations.kind_of(application)
         if kind is None:
             return None
-        if operations.letter_of(application, kind) is None and operations.kind_of(
-            application
-        ) == kind:
+        if (
+            operations.letter_of(application, kind) is None
+            and operations.kind_of(application) == kind
+        ):
             operations.issue([application], user)
             commit()
         return operations.letter_of(application, kind)

@@ -292,7 +292,10 @@ def _award(data: LetterData, s) -> list:
     balance = data.amount_cents - advance
     share = format_decimal(Decimal(data.advance_share_bp) / 100, format="#,##0.##", locale="it")
     rows = [
-        ("Contributo concesso", f"<b>{euro(data.amount_cents)}</b> ({amount_in_words(data.amount_cents)})"),
+        (
+            "Contributo concesso",
+            f"<b>{euro(data.amount_cents)}</b> ({amount_in_words(data.amount_cents)})",
+        ),
     ]
     if data.requested_cents and data.requested_cents != data.amount_cents:
         rows.append(("Contributo richiesto", euro(data.requested_cents)))
@@ -561,7 +564,11 @@ def _closing(data: LetterData, s) -> list:
                 s["body"],
             ),
         ]
-    privacy = f" L'informativa completa è disponibile su {t(data.privacy_url)}." if data.privacy_url else ""
+    privacy = (
+        f" L'informativa completa è disponibile su {t(data.privacy_url)}."
+        if data.privacy_url
+        else ""
+    )
     story += [
         _p("Trattamento dei dati personali", s["head"]),
         _p(
@@ -582,7 +589,12 @@ def _closing(data: LetterData, s) -> list:
     )
     name = f"<br/>{t(data.signatory_name)}" if data.signatory_name else ""
     block = Table(
-        [[_p("", s["cell"]), _p(f"{t(data.signatory_role)}{name}<br/><font size='7'>{signed}</font>", s["sign"])]],
+        [
+            [
+                _p("", s["cell"]),
+                _p(f"{t(data.signatory_role)}{name}<br/><font size='7'>{signed}</font>", s["sign"]),
+            ]
+        ],
         colWidths=[90 * mm, 80 * mm],
         # Every table names our font: a cell never falls back to Helvetica (not embedded).
         style=[("FONTNAME", (0, 0), (-1, -1), FONT)],
@@ -602,9 +614,7 @@ def _heading(data: LetterData, s) -> list:
         f"Milano, {day(data.issued_at)}<br/>Prot. n. <b>{t(data.protocol)}</b><br/>"
         f"Rif. domanda prot. {t(data.application_protocol)}"
     )
-    table = Table(
-        [[_p(dated, s["cell"]), _p(addressee, s["cell"])]], colWidths=[80 * mm, 90 * mm]
-    )
+    table = Table([[_p(dated, s["cell"]), _p(addressee, s["cell"])]], colWidths=[80 * mm, 90 * mm])
     table.setStyle(
         TableStyle(
             [
@@ -616,9 +626,7 @@ def _heading(data: LetterData, s) -> list:
     )
     subject = (
         f"<b>Oggetto:</b> {t(data.edition_title)} — {KIND_SUBJECTS[data.kind]}. Progetto "
-        f"«{t(data.project_title)}»"
-        + (f". CUP {t(data.cup)}" if data.cup else "")
-        + "."
+        f"«{t(data.project_title)}»" + (f". CUP {t(data.cup)}" if data.cup else "") + "."
     )
     return [table, Spacer(1, 6 * mm), _p(subject, s["subject"]), Spacer(1, 4 * mm)]
 

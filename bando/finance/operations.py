@@ -90,9 +90,7 @@ def letters_of(application: Application) -> list[Letter]:
 
 
 def _next_number(edition_id: int) -> int:
-    last = db.session.scalar(
-        select(func.max(Letter.number)).where(Letter.edition_id == edition_id)
-    )
+    last = db.session.scalar(select(func.max(Letter.number)).where(Letter.edition_id == edition_id))
     return (last or 0) + 1
 
 
@@ -206,7 +204,9 @@ def letter_data(letter: Letter, config=None) -> letters.LetterData:
     kind = letter.kind
     fields = {}
     if kind in ("award", "reserve", "not_funded"):
-        fields.update(position=entry.position if entry else None, points=entry.total if entry else None)
+        fields.update(
+            position=entry.position if entry else None, points=entry.total if entry else None
+        )
     if kind == "award" and award is not None:
         fields.update(
             amount_cents=award.amount_cents,

@@ -171,5 +171,3 @@ def applicant_letter(application_id, kind):
     if letter is None:
         abort(404)
     return pdf_response(letter)
-
-

@@ -84,9 +84,7 @@ def test_the_award_letter_says_what_the_rows_say(app, client):
     # The fonts are embedded TrueType (the € and the accents do not depend on the reader).
     reader = PdfReader(io.BytesIO(pdf))
     fonts = [
-        font.get_object()
-        for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
+        font.get_object() for page in reader.pages for font in page["/Resources"]["/Font"].values()
     ]
     assert fonts and all("/FontFile2" in f["/FontDescriptor"] for f in fonts)
     assert reader.metadata.creation_date.replace(tzinfo=UTC) == letter.issued_at.replace(
@@ -190,7 +188,9 @@ def test_who_may_read_a_letter(app, client):
     assert get_letter(client, token(client, owner), first, "award")
     assert client.get(url, headers=token(client, other)).status_code == 404
     assert client.get(url, headers=token(client, world["officer"])).status_code == 403
-    current = client.get(f"/api/v1/applications/{first.id}/letter.pdf", headers=token(client, owner))
+    current = client.get(
+        f"/api/v1/applications/{first.id}/letter.pdf", headers=token(client, owner)
+    )
     assert current.status_code == 200 and current.mimetype == "application/pdf"
     zip_url = f"/api/v1/editions/{world['edition'].code}/letters.zip"
     assert client.get(zip_url, headers=token(client, owner)).status_code == 403
