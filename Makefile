@@ -52,10 +52,11 @@ test: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium (never a downloaded one); they skip without it.
+# The letters' test renders a page with pdftoppm (poppler-utils); it skips without it.
 # Installed only when missing and we may (root, as in CI); otherwise nothing to do.
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && apt-get install -y -qq chromium; \
+	@if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ]; } && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium poppler-utils; \
 	fi
 
 bench: install

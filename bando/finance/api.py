@@ -110,12 +110,15 @@ def application_current_letter(user, application_id):
     tag="letters",
     roles=("finance",),
     ok=(200, "the ZIP of the letters", ZIP),
+    errors={409: "no proposal of the call has a letter to get yet"},
 )
 def edition_letters_zip(user, code):
     edition = _edition(code)
     operations.issue_edition(edition, user)
     commit()
     ids = operations.edition_letter_ids(edition)
+    if not ids:
+        raise ApiError(409, "nessuna domanda di questo bando ha ancora una lettera da ricevere")
     config = current_app.config
     return Response(
         stream_with_context(operations.zip_stream(operations.edition_entries(ids, config))),

@@ -143,6 +143,9 @@ def edition_zip(code):
     operations.issue_edition(edition, _actor())
     commit()
     ids = operations.edition_letter_ids(edition)
+    if not ids:
+        flash(_("Nessuna domanda di questo bando ha ancora una lettera da ricevere."), "info")
+        return redirect(url_for(".edition_letters", code=code))
     return Response(
         stream_with_context(
             operations.zip_stream(operations.edition_entries(ids, current_app.config))

@@ -1,0 +1,86 @@
+"""The letters' pages: finance's list of a call's letters, issuing the missing ones, the
+PDF of each and the ZIP of all; the organisation's links to its own letters."""
+
+import html as html_module
+import io
+import zipfile
+
+from sqlalchemy import func, select
+
+from bando.core.extensions import db
+from bando.finance.models import Letter
+from tests.factories import PASSWORD
+from tests.finance_factories import letters_world
+
+
+def login(client, user):
+    client.post("/esci")
+    response = client.post("/accedi", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def text(response) -> str:
+    return html_module.unescape(response.get_data(as_text=True))
+
+
+def letters_count():
+    return db.session.scalar(select(func.count()).select_from(Letter))
+
+
+def test_finance_lists_issues_and_downloads_the_letters(app, client):
+    world = letters_world()
+    edition = world["edition"]
+    login(client, world["finance"])
+    index = client.get("/contabilita/lettere")
+    assert index.status_code == 200 and f'data-edition="{edition.code}"' in text(index)
+    page = client.get(f"/contabilita/bandi/{edition.code}/lettere")
+    assert page.status_code == 200
+    body = text(page)
+    for application, kind in (
+        (world["first"], "award"),
+        (world["second"], "award"),
+        (world["reserve"], "reserve"),
+        (world["rejected"], "not_admissible"),
+        (world["asked"], "integration_request"),
+    ):
+        assert f'data-application="{application.id}" data-kind="{kind}"' in body
+    assert body.count("data-not-issued") == 5 and "Emetti le 5 lettere mancanti" in body
+    assert letters_count() == 0  # looking issues nothing
+    issued = client.post(f"/contabilita/bandi/{edition.code}/lettere")
+    assert issued.status_code == 302
+    assert letters_count() == 5
+    again = client.post(f"/contabilita/bandi/{edition.code}/lettere", follow_redirects=True)
+    assert letters_count() == 5 and "Nessuna lettera da emettere" in text(again)
+    body = text(client.get(f"/contabilita/bandi/{edition.code}/lettere"))
+    assert "data-not-issued" not in body and f"{edition.protocol_prefix}/U/0005" in body
+    pdf = client.get(f"/contabilita/domande/{world['first'].id}/lettere/award.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    archive = client.get(f"/contabilita/bandi/{edition.code}/lettere.zip")
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(archive.data)).namelist()) == 5
+    assert client.get("/contabilita/bandi/nessuno/lettere").status_code == 404
+
+
+def test_the_organisation_downloads_its_own_letters_only(app, client):
+    world = letters_world()
+    first, owner = world["first"], world["first_owner"]
+    login(client, owner)
+    award_page = text(client.get(f"/domande/{first.id}/contributo"))
+    assert "data-letters" not in award_page  # nothing issued yet
+    url = f"/domande/{first.id}/lettere/award.pdf"
+    assert client.get(url).status_code == 404
+    login(client, world["finance"])
+    client.post(f"/contabilita/bandi/{world['edition'].code}/lettere")
+    login(client, owner)
+    award_page = text(client.get(f"/domande/{first.id}/contributo"))
+    assert 'data-letter="award"' in award_page and url in award_page
+    assert url in text(client.get(f"/domande/{first.id}"))
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    # Another organisation's letter, or the finance pages: not for this user.
+    login(client, world["second_owner"])
+    assert client.get(url).status_code == 404
+    assert client.get(f"/contabilita/bandi/{world['edition'].code}/lettere").status_code == 403
+    client.post("/esci")
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "/accedi" in anonymous.headers["Location"]
