@@ -43,11 +43,12 @@ def letters_world(*, exempt=False, cup="B41H19000010004"):
     asked_owner = create_user("applicant", organisation=asked_org)
     asked = create_application(edition, asked_org, asked_owner, title="Progetto da integrare")
     put_in_state(asked, "integration_requested", integration_deadline=utcnow() + timedelta(days=9))
+    finance = create_user("finance")
     db.session.commit()
     return {
         "edition": edition,
         "officer": officer,
-        "finance": create_user("finance"),
+        "finance": finance,
         "first": first,
         "first_owner": first_owner,
         "second": second,
