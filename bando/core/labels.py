@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from workflows import application as application_machine
 from workflows import diagram
+from workflows.machine import gettext_noop
 from workflows.timezone import rome
 
 
@@ -24,8 +25,14 @@ def state_label(state: str | None, machine=application_machine) -> str:
     return gettext(text) if text else state
 
 
+# Events of an application's audit trail that are not moves of its machine.
+OTHER_TRIGGER_LABELS = {
+    "issue_letter": gettext_noop("Lettera del Comune emessa"),
+}
+
+
 def trigger_label(trigger: str) -> str:
-    text = application_machine.TRIGGER_LABELS.get(trigger)
+    text = application_machine.TRIGGER_LABELS.get(trigger) or OTHER_TRIGGER_LABELS.get(trigger)
     return gettext(text) if text else trigger
 
 

@@ -74,7 +74,11 @@ def test_the_organisation_downloads_its_own_letters_only(app, client):
     login(client, owner)
     award_page = text(client.get(f"/domande/{first.id}/contributo"))
     assert 'data-letter="award"' in award_page and url in award_page
-    assert url in text(client.get(f"/domande/{first.id}"))
+    proposal_page = text(client.get(f"/domande/{first.id}"))
+    assert url in proposal_page
+    # The timeline says the letter was issued, in words.
+    assert 'data-trigger="issue_letter"' in proposal_page
+    assert "Lettera del Comune emessa" in proposal_page
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     # Another organisation's letter, or the finance pages: not for this user.
