@@ -23,6 +23,7 @@ def create_app(config=None, instance_path=None):
         public,
         ranking,
         reports,
+        transparency,
     )
 
     app = make_app(__name__, config, instance_path, os.path.join(ROOT, "templates"))
@@ -34,6 +35,7 @@ def create_app(config=None, instance_path=None):
         ranking,
         budget,
         allocation,
+        transparency,
         reports,
         finance,
         public,

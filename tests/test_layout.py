@@ -22,6 +22,7 @@ ORDER = [
     "bando.ranking",
     "bando.budget",
     "bando.allocation",
+    "bando.transparency",
     "bando.reports",
     "bando.finance",
     "bando.public",
