@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("payments", __name__)
