@@ -74,6 +74,7 @@ def list_payments(user, application_id):
     body=PaymentIn,
     ok=(201, "recorded (200 when replayed by its Idempotency-Key)", PaymentOut),
     errors={
+        200: ("the payment already recorded with this Idempotency-Key", PaymentOut),
         409: "nothing of that kind is due now, or it was already recorded",
         422: "invalid data, or an Idempotency-Key used for another payment",
     },
