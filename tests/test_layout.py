@@ -23,6 +23,7 @@ ORDER = [
     "bando.budget",
     "bando.allocation",
     "bando.reports",
+    "bando.payments",
     "bando.finance",
     "bando.public",
 ]

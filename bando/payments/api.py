@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bando.applications import rules
 from bando.calls.models import Edition
-from bando.core.api import ApiError, endpoint
+from bando.core.api import OPERATIONS, ApiError, endpoint
 from bando.core.extensions import db
 from bando.payments import operations
 from bando.payments.exports import register_csv
@@ -17,9 +17,7 @@ READERS = ("finance", "officer", "admin")
 
 def _visible(user, application_id):
     application = rules.visible_application(user, application_id)
-    if application is None or not (
-        rules.is_member(user, application) or user.role in READERS
-    ):
+    if application is None or not (rules.is_member(user, application) or user.role in READERS):
         raise ApiError(404, "application not found")
     return application
 
@@ -91,6 +89,23 @@ def record_payment(user, application_id, body: PaymentIn):
     return PaymentOut.of(operations.payment_view(payment)), 201 if created else 200
 
 
+# The header that makes a retry safe, in the document too.
+next(
+    o
+    for o in OPERATIONS
+    if o.method == "post" and o.path == "/applications/{application_id}/payments"
+).parameters.append(
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "a key of the client's choosing (1-100 visible ASCII characters): a "
+        "request repeated with it returns the payment already recorded",
+        "schema": {"type": "string", "maxLength": 100},
+    }
+)
+
+
 @endpoint(
     "GET",
     "/editions/<code>/payments",
@@ -104,7 +119,9 @@ def edition_payments(user, code):
     return Register.of(
         {
             "edition": code,
-            "paid": sum(-p.amount_cents if p.kind == "recovery" else p.amount_cents for p in payments),
+            "paid": sum(
+                -p.amount_cents if p.kind == "recovery" else p.amount_cents for p in payments
+            ),
             "withholding": sum(p.withholding_cents for p in payments),
             "payments": [operations.payment_view(p) for p in payments],
         }

@@ -58,16 +58,24 @@ def _paid_kinds(award: Award) -> set[str]:
 def due_payments(application: Application) -> list[Due]:
     """What finance should pay (or recover) on this application now."""
     award = application.award
-    if award is None or award.state != "active":
+    if award is None:
         return []
     paid = _paid_kinds(award)
+    if award.state == "revoked":
+        # A revoked grant gives back what was paid on it.
+        given = award.paid_cents
+        return [Due("recovery", given, 0)] if given > 0 and "recovery" not in paid else []
+    if award.state != "active":
+        return []
     exempt = bool(application.organisation.withholding_exempt)
     report = application.report
     due = []
     if report is not None and report.approved_at is not None:
         if report.balance_cents and "balance" not in paid:
             due.append(
-                Due("balance", report.balance_cents, withholding_cents(report.balance_cents, exempt))
+                Due(
+                    "balance", report.balance_cents, withholding_cents(report.balance_cents, exempt)
+                )
             )
         if report.recovery_cents and "recovery" not in paid:
             due.append(Due("recovery", report.recovery_cents, 0))
@@ -85,9 +93,9 @@ def due_payments(application: Application) -> list[Due]:
 
 def by_key(key: str) -> Payment | None:
     return db.session.scalar(
-        select(Payment).where(Payment.idempotency_key == key).execution_options(
-            populate_existing=True
-        )
+        select(Payment)
+        .where(Payment.idempotency_key == key)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -188,9 +196,7 @@ def pay_once(
     since only the commit's outcome tells a retry from a new payment."""
     application = db.session.get(Application, application_id)
     try:
-        result = record_payment(
-            application, kind, actor, reference=reference, key=key, now=now
-        )
+        result = record_payment(application, kind, actor, reference=reference, key=key, now=now)
         db.session.commit()
         return result
     except IntegrityError:

@@ -89,9 +89,7 @@ def _application(application_id):
     return application
 
 
-@bp.route(
-    "/contabilita/domande/<int:application_id>/pagamenti/<kind>", methods=["GET", "POST"]
-)
+@bp.route("/contabilita/domande/<int:application_id>/pagamenti/<kind>", methods=["GET", "POST"])
 @roles_required("finance")
 def pay(application_id, kind):
     """The confirmation of a payment, then its recording: the form carries a key made when
@@ -145,7 +143,9 @@ def pay(application_id, kind):
         )
     else:
         flash(_("Il pagamento era già stato registrato: nessun doppio pagamento."), "info")
-    return redirect(url_for(".edition", code=application.edition.code, _anchor=f"d{application.id}"))
+    return redirect(
+        url_for(".edition", code=application.edition.code, _anchor=f"d{application.id}")
+    )
 
 
 @bp.route("/contabilita/bandi/<code>/registro")

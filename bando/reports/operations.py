@@ -160,7 +160,10 @@ def review_expense(
     reason = (reason or "").strip()
     if application.state != "reported":
         raise _refused(
-            409, "decision", "le spese si esaminano solo a rendicontazione presentata", "not_reported"
+            409,
+            "decision",
+            "le spese si esaminano solo a rendicontazione presentata",
+            "not_reported",
         )
     if decision == "reject" and not reason:
         raise _refused(422, "reason", "indicare il motivo per cui la spesa non è ammessa")
@@ -237,9 +240,7 @@ def approve_report(
     db.session.refresh(application)
     award = application.award
     if application.state != "reported" or application.report is None or award is None:
-        raise _refused(
-            409, "report", "non c'è una rendicontazione da approvare", "not_reported"
-        )
+        raise _refused(409, "report", "non c'è una rendicontazione da approvare", "not_reported")
     db.session.refresh(award)
     result = settlement(application)
     if result.pending:

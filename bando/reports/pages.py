@@ -255,7 +255,9 @@ def applicant_receipt_upload(application_id, expense_id):
         return redirect(url_for(".applicant_report", application_id=application.id))
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     try:
-        operations.store_receipt(application, expense, upload.filename, upload.read(limit + 1), limit)
+        operations.store_receipt(
+            application, expense, upload.filename, upload.read(limit + 1), limit
+        )
         commit()
     except OperationError as error:
         db.session.rollback()
@@ -349,7 +351,9 @@ def review_expense(application_id, expense_id):
         _("Spesa ammessa.") if decision == "accept" else _("Spesa non ammessa, con il motivo."),
         "success",
     )
-    return redirect(url_for(".review", application_id=application.id, _anchor=f"spesa-{expense_id}"))
+    return redirect(
+        url_for(".review", application_id=application.id, _anchor=f"spesa-{expense_id}")
+    )
 
 
 @bp.route(
@@ -409,4 +413,3 @@ def approve(application_id):
         ), 409
     flash(_("Rendicontazione approvata."), "success")
     return redirect(url_for(".review", application_id=application.id))
-

@@ -14,9 +14,7 @@ class ExpenseIn(Schema):
     category: Annotated[Line(40), Field(min_length=1, description="one of the call's categories")]
     description: Annotated[Line(500), Field(min_length=1)]
     amount: Cents
-    document: Annotated[
-        Line(200), Field(min_length=1, description="the receipt's number and date")
-    ]
+    document: Annotated[Line(200), Field(min_length=1, description="the receipt's number and date")]
 
 
 class ReportIn(Schema):

@@ -82,7 +82,8 @@ def test_only_finance_pays_and_bad_input_changes_nothing(app, client):
         assert response.status_code == 422, body
         assert response.is_json
     missing = client.post(
-        "/api/v1/applications/999999/payments", json={"kind": "advance"},
+        "/api/v1/applications/999999/payments",
+        json={"kind": "advance"},
         headers=token(client, finance),
     )
     assert missing.status_code == 404
@@ -91,7 +92,7 @@ def test_only_finance_pays_and_bad_input_changes_nothing(app, client):
 
 def test_the_register_of_the_call_as_json_and_csv(app, client):
     application, _, finance, _ = funded_world(10_000)
-    application.organisation.name = "=HYPERLINK(\"http://x\")"
+    application.organisation.name = '=HYPERLINK("http://x")'
     db.session.commit()
     post(client, application, finance, {"kind": "advance", "reference": "@SUM(A1)"})
     code = application.edition.code
@@ -105,7 +106,7 @@ def test_the_register_of_the_call_as_json_and_csv(app, client):
     rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert rows[0][0] == "data" and len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert row["beneficiario"] == "'=HYPERLINK(\"http://x\")"
+    assert row["beneficiario"] == '\'=HYPERLINK("http://x")'
     assert row["riferimento"] == "'@SUM(A1)"
     assert (row["importo_lordo"], row["ritenuta"], row["importo_netto"]) == (
         "5000.00",
@@ -115,6 +116,30 @@ def test_the_register_of_the_call_as_json_and_csv(app, client):
     applicant = create_user("applicant")
     db.session.commit()
     assert (
-        client.get(f"/api/v1/editions/{code}/payments", headers=token(client, applicant)).status_code
+        client.get(
+            f"/api/v1/editions/{code}/payments", headers=token(client, applicant)
+        ).status_code
         == 403
     )
+
+
+def test_a_revoked_grant_gives_back_what_was_paid(app, client):
+    application, _, finance, officer = funded_world(10_000)
+    assert post(client, application, finance, {"kind": "advance"}).status_code == 201
+    revoked = client.post(
+        f"/api/v1/applications/{application.id}/revoke",
+        json={"reason": "Progetto non avviato"},
+        headers=token(client, officer),
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+    url = f"/api/v1/applications/{application.id}/payments"
+    due = client.get(url, headers=token(client, finance)).get_json()["due"]
+    assert due == [
+        {"kind": "recovery", "amount": "5000.00", "withholding": "0.00", "net": "5000.00"}
+    ]
+    # What was paid counts in the budget until it comes back.
+    assert figures(application.edition)["committed"] == 5_000_00
+    assert post(client, application, finance, {"kind": "recovery"}).status_code == 201
+    money = figures(application.edition)
+    assert (money["committed"], money["paid"]) == (0, 0)
+    assert client.get(url, headers=token(client, finance)).get_json()["due"] == []

@@ -282,6 +282,4 @@ def test_the_tick_lists_reports_overdue(app, client):
     assert f"/istruttoria/domande/{application.id}/revoca" in lines[0]
     # Filed, it is no longer listed.
     file(client, application, owner, 1_000, receipts=False)
-    assert not any(
-        "overdue" in line for line in tick(now=due + timedelta(days=1))
-    )
+    assert not any("overdue" in line for line in tick(now=due + timedelta(days=1)))

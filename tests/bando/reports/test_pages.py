@@ -132,9 +132,7 @@ def test_someone_else_gets_404(app, client):
     assert client.get(f"/domande/{application.id}/rendicontazione").status_code == 404
     login(client, finance)
     # No report yet: nothing to review.
-    assert (
-        client.get(f"/contabilita/domande/{application.id}/rendicontazione").status_code == 404
-    )
+    assert client.get(f"/contabilita/domande/{application.id}/rendicontazione").status_code == 404
 
 
 def test_finance_reviews_each_expense_and_approves_with_the_figures(app, client):
