@@ -322,14 +322,19 @@ def report_view(application: Application) -> dict:
 # --- reports missing past their deadline ------------------------------------------------
 
 
-def overdue_reports(now: datetime) -> list[tuple[Application, datetime]]:
+def overdue_reports(
+    now: datetime, edition_id: int | None = None
+) -> list[tuple[Application, datetime]]:
     """Funded applications with an active award and no report past their deadline."""
-    rows = db.session.scalars(
+    query = (
         select(Application)
         .join(Award, Award.application_id == Application.id)
         .where(Application.state == "funded", Award.state == "active")
         .order_by(Application.id)
-    ).all()
+    )
+    if edition_id is not None:
+        query = query.where(Application.edition_id == edition_id)
+    rows = db.session.scalars(query).all()
     late = []
     for application in rows:
         due = report_due_at(application)

@@ -35,6 +35,7 @@ from bando.core.extensions import db
 from bando.core.forms import place_errors
 from bando.core.operations import OperationError, commit
 from bando.core.schemas import field_errors
+from bando.core.timeutil import utcnow
 from bando.core.transitions import TransitionRefused
 from bando.reports import operations
 from bando.reports.schemas import EXPENSES_LIMIT, ReportIn
@@ -95,6 +96,12 @@ def _refusal(error) -> str:
     if isinstance(error, OperationError):
         return error.message
     return _("i dati sono cambiati nel frattempo: ricaricare la pagina e riprovare")
+
+
+@bp.app_template_global("overdue_reports_of")
+def overdue_reports_of(edition):
+    """For the officer's allocation page: the reports missing past their deadline."""
+    return operations.overdue_reports(utcnow(), edition.id)
 
 
 # --- the organisation ------------------------------------------------------------------

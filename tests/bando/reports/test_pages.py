@@ -4,6 +4,7 @@ and the approval after the confirmation with the final contribution."""
 
 import html as html_module
 import io
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -182,3 +183,17 @@ def test_finance_reviews_each_expense_and_approves_with_the_figures(app, client)
     shown = text(client.get(f"/domande/{application.id}/rendicontazione"))
     assert "Contributo finale: € 5.000,00" in shown
     assert "Fattura intestata ad altro ente" in shown
+
+
+def test_the_officer_sees_the_reports_overdue_with_the_way_to_revoke(app, client):
+    application, _, _, officer = funded_world(10_000)
+    url = f"/istruttoria/bandi/{application.edition.code}/assegnazione"
+    login(client, officer)
+    assert "data-overdue-reports" not in text(client.get(url))
+    # The project ended long ago: the report's days (60 by default) have passed.
+    application.start_date = application.edition.project_starts_on - timedelta(days=500)
+    application.end_date = application.edition.project_starts_on - timedelta(days=400)
+    db.session.commit()
+    page = text(client.get(url))
+    assert "data-overdue-reports" in page
+    assert f"/istruttoria/domande/{application.id}/revoca" in page
