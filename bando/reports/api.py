@@ -6,6 +6,7 @@ from flask import Response, current_app, request
 from bando.applications import rules
 from bando.core.api import ApiError, endpoint
 from bando.core.operations import commit
+from bando.core.ratelimit import limited
 from bando.reports import operations
 from bando.reports.schemas import ExpenseOut, ReportIn, ReportOut, ReviewIn
 
@@ -96,6 +97,7 @@ def get_report(user, application_id):
         422: "not an acceptable PDF",
     },
 )
+@limited("uploads")
 def upload_receipt(user, application_id, expense_id):
     application = _owned(user, application_id)
     expense = _expense(application, expense_id)

@@ -34,6 +34,7 @@ from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.forms import place_errors
 from bando.core.operations import OperationError, commit
+from bando.core.ratelimit import limited
 from bando.core.schemas import field_errors
 from bando.core.timeutil import utcnow
 from bando.core.transitions import TransitionRefused
@@ -248,6 +249,7 @@ def applicant_report(application_id):
     methods=["POST"],
 )
 @roles_required("applicant")
+@limited("uploads")
 def applicant_receipt_upload(application_id, expense_id):
     application = _own(application_id)
     expense = operations.expense_of(application, expense_id)
