@@ -50,6 +50,12 @@ EXPENSE_STATE_LABELS = {
     "accepted": _l("ammessa"),
     "rejected": _l("non ammessa"),
 }
+# The payments' names (bando.payments comes after reports in the layout: named here too).
+PAYMENT_LABELS = {
+    "advance": _l("Anticipo"),
+    "balance": _l("Saldo"),
+    "recovery": _l("Recupero"),
+}
 RULE_LABELS = {
     "proportional": _l(
         "ridotto in proporzione se le spese ammesse sono inferiori al costo previsto"
@@ -186,6 +192,7 @@ def _page(application, form, *, status=200, refusal=None, loose=None):
         due_at=operations.report_due_at(application),
         state_labels=EXPENSE_STATE_LABELS,
         categories=budget_categories(application.edition),
+        payment_labels=PAYMENT_LABELS,
     ), status
 
 

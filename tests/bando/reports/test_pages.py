@@ -179,8 +179,10 @@ def test_finance_reviews_each_expense_and_approves_with_the_figures(app, client)
     db.session.expire_all()
     assert db.session.get(Application, application.id).state == "closed"
     assert db.session.scalar(select(Report)).final_contribution_cents == 5_000_00
+    client.post(f"/contabilita/domande/{application.id}/pagamenti/balance", data={"key": "k1"})
     login(client, owner)
     shown = text(client.get(f"/domande/{application.id}/rendicontazione"))
+    assert "Saldo: € 5.000,00 (ritenuta € 200,00, netto € 4.800,00)" in shown
     assert "Contributo finale: € 5.000,00" in shown
     assert "Fattura intestata ad altro ente" in shown
 
