@@ -24,6 +24,7 @@ ORDER = [
     "bando.allocation",
     "bando.transparency",
     "bando.reports",
+    "bando.payments",
     "bando.finance",
     "bando.public",
 ]
