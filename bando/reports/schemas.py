@@ -19,7 +19,8 @@ class ExpenseIn(Schema):
 
 class ReportIn(Schema):
     activities: Annotated[Text(20000), Field(min_length=1, description="what was done")]
-    people_reached: Annotated[int, Field(ge=0, le=10_000_000)]
+    # Optional: DESIGN's first contract of this payload had only activities and expenses.
+    people_reached: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     expenses: Annotated[list[ExpenseIn], Field(min_length=1, max_length=EXPENSES_LIMIT)]
 
 
