@@ -1,62 +1,40 @@
-"""A call after its allocation, with proposals in every state a letter is written for.
-Test setup only: the allocation runs for real; the other states are put on the rows."""
-
-from datetime import timedelta
+"""A funded, accepted award ready for payments and the final report: the allocation and
+the acceptance are done by bando.allocation's own operations."""
 
 from bando.allocation import operations as allocation
-from bando.core import audit
 from bando.core.extensions import db
-from bando.core.timeutil import utcnow
 from tests.allocation_factories import ranked_world
-from tests.factories import create_organisation, create_user
-from tests.lifecycle_factories import create_application, put_in_state
+from tests.bando.applications.data import pdf_bytes
+from tests.factories import create_user
+
+PDF = pdf_bytes("Fattura n. 1 del 10/05/2020")
 
 
-def letters_world(*, exempt=False, cup="B41H19000010004"):
-    """Two 16 000 € awards under a 32 000 € cap, one proposal in reserve, one not
-    admissible (with the officer's reason in the audit trail) and one asked for documents.
-    Returns a dict of the rows."""
-    edition, officer, rows = ranked_world([16000, 16000, 16000], cap_euro=32000)
-    (first, first_owner), (second, second_owner), (third, third_owner) = rows
-    first.cup = cup
-    first.cofinancing_cents = 2_000_00
-    first.organisation.withholding_exempt = exempt
-    if exempt:
-        first.organisation.withholding_reason = "ONLUS (art. 16 D.Lgs. 460/1997)"
+def funded_world(award_euro=10_000, *, exempt=False, accept=True, **rules):
+    """One proposal (planned cost € 12.000,00, see lifecycle_factories) funded with
+    `award_euro`; returns (application, owner, finance, officer)."""
+    edition, officer, rows = ranked_world([award_euro], cap_euro=award_euro * 2, **rules)
+    application, owner = rows[0]
+    application.organisation.withholding_exempt = exempt
     allocation.run(edition, officer)
-    db.session.commit()
-    rejected_org = create_organisation(name="Circolo Respinto APS")
-    rejected_owner = create_user("applicant", organisation=rejected_org)
-    rejected = create_application(edition, rejected_org, rejected_owner, title="Progetto escluso")
-    put_in_state(rejected, "ineligible")
-    audit.append(
-        subject="application",
-        trigger="declare_ineligible",
-        actor=officer,
-        application_id=rejected.id,
-        edition_id=edition.id,
-        from_state="submitted",
-        to_state="ineligible",
-        reason="Statuto non conforme: manca lo scopo sociale.",
-    )
-    asked_org = create_organisation(name="Cooperativa Documenti")
-    asked_owner = create_user("applicant", organisation=asked_org)
-    asked = create_application(edition, asked_org, asked_owner, title="Progetto da integrare")
-    put_in_state(asked, "integration_requested", integration_deadline=utcnow() + timedelta(days=9))
+    if accept:
+        allocation.accept(application, owner)
     finance = create_user("finance")
     db.session.commit()
+    return application, owner, finance, officer
+
+
+def report_body(*amounts_euro, category="personale"):
     return {
-        "edition": edition,
-        "officer": officer,
-        "finance": finance,
-        "first": first,
-        "first_owner": first_owner,
-        "second": second,
-        "second_owner": second_owner,
-        "reserve": third,
-        "reserve_owner": third_owner,
-        "rejected": rejected,
-        "rejected_owner": rejected_owner,
-        "asked": asked,
-        "asked_owner": asked_owner,
+        "activities": "Laboratori di orticoltura con 12 famiglie, da marzo a giugno.",
+        "people_reached": 48,
+        "expenses": [
+            {
+                "category": category,
+                "description": f"Spesa {i}",
+                "amount": f"{euro}.00",
+                "document": f"Fattura n. {i} del 10/05/2020",
+            }
+            for i, euro in enumerate(amounts_euro, 1)
+        ],
     }

@@ -14,7 +14,7 @@ from bando.core import audit
 from bando.core.extensions import db
 from bando.finance.models import Letter
 from tests.factories import PASSWORD
-from tests.finance_factories import letters_world
+from tests.letters_factories import letters_world
 from tests.serving import Gunicorn
 
 

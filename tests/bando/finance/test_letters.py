@@ -19,7 +19,7 @@ from bando.finance import operations
 from bando.finance.letters import amount_in_words
 from bando.finance.models import Letter
 from tests.evaluation_factories import token
-from tests.finance_factories import letters_world
+from tests.letters_factories import letters_world
 
 
 def read(pdf: bytes) -> str:

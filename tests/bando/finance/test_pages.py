@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bando.core.extensions import db
 from bando.finance.models import Letter
 from tests.factories import PASSWORD
-from tests.finance_factories import letters_world
+from tests.letters_factories import letters_world
 
 
 def login(client, user):
