@@ -31,6 +31,8 @@ def test_finance_lists_issues_and_downloads_the_letters(app, client):
     world = letters_world()
     edition = world["edition"]
     login(client, world["finance"])
+    dashboard = text(client.get("/contabilita/"))
+    assert f'href="/contabilita/bandi/{edition.code}/lettere" data-letters-link' in dashboard
     index = client.get("/contabilita/lettere")
     assert index.status_code == 200 and f'data-edition="{edition.code}"' in text(index)
     page = client.get(f"/contabilita/bandi/{edition.code}/lettere")
