@@ -315,3 +315,26 @@ def test_a_signed_letter_validates(app, client, tmp_path):
     tampered[at] = ord("X")
     tampered_sig = PdfFileReader(io.BytesIO(bytes(tampered))).embedded_signatures[0]
     assert not validate_pdf_signature(tampered_sig).intact
+
+
+def test_the_font_has_every_character_the_letters_write(app, client):
+    """The embedded font draws every character of every kind of letter (€, accents,
+    guillemets, dashes): none falls back to an empty box."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from bando.finance.letters import FONT, register_fonts
+
+    register_fonts()
+    glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
+    world = letters_world()
+    headers = token(client, world["finance"])
+    written = set()
+    for application, kind in (
+        (world["first"], "award"),
+        (world["reserve"], "reserve"),
+        (world["rejected"], "not_admissible"),
+        (world["asked"], "integration_request"),
+    ):
+        written |= set(read(get_letter(client, headers, application, kind)))
+    assert {"€", "à", "è", "«", "»", "—"} <= written
+    assert not {c for c in written if ord(c) not in glyphs and not c.isspace()}
