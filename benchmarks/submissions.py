@@ -1,0 +1,196 @@
+"""Submissions per second through bando (gunicorn -w 4, PostgreSQL, the API) against
+inserts per second of a bare Flask + SQLAlchemy endpoint served the same way, measured
+one after the other in the same run; and, for the record, what one submission costs: its
+SQL statements, its relationship loads, and how long it holds the call's row lock (the
+span during which every other submission to the same call waits)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.common import Row, make_app, not_measured, postgres_database, postgres_problem
+from benchmarks.serving import Served, hammer, request
+
+FIGURE = "submissions/s (app) ÷ inserts/s (bare Flask + SQLAlchemy), gunicorn -w 4, PostgreSQL"
+TARGET = "≥ 0.5"
+SUBMISSIONS = 48  # concurrent submissions to one call
+INSERTS = 192
+THREADS = 8
+# The statement that takes the call's row lock (a SELECT … FOR UPDATE or an UPDATE of it).
+EDITION_LOCK = re.compile(
+    r"^\s*(UPDATE edition\b|SELECT .* FROM edition\b.* FOR UPDATE)", re.S | re.I
+)
+
+
+@contextmanager
+def watching(engine, session):
+    """Records every statement sent with its time, the relationship loads, and the end of
+    the commit."""
+    from sqlalchemy import event
+
+    log = {"statements": [], "loads": 0, "commits": []}
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        log["statements"].append((time.perf_counter(), text))
+
+    def orm_execute(state):
+        if state.is_relationship_load:
+            log["loads"] += 1
+
+    def committed(session_):
+        log["commits"].append(time.perf_counter())
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(session, "do_orm_execute", orm_execute)
+    event.listen(session, "after_commit", committed)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(session, "do_orm_execute", orm_execute)
+        event.remove(session, "after_commit", committed)
+
+
+def seed(app, count: int):
+    """One open call and `count` complete drafts, each of its own organisation, with an API
+    token of one of its users; returns [(application id, token)]."""
+    from bando.accounts.models import User
+    from bando.accounts.operations import issue_token
+    from bando.core.extensions import db
+    from bando.core.timeutil import utcnow
+    from tests.factories import create_edition, create_organisation
+    from tests.lifecycle_factories import create_application
+
+    with app.app_context():
+        edition = create_edition("bench-rush", max_applications_per_organisation=1)
+        drafts = []
+        for n in range(count):
+            organisation = create_organisation()
+            owner = User(
+                email=f"ente{n}@example.it",
+                password_hash="!",
+                role="applicant",
+                organisation=organisation,
+                full_name=f"Referente {n}",
+                email_confirmed_at=utcnow(),
+            )
+            db.session.add(owner)
+            db.session.flush()
+            application = create_application(edition, organisation, owner, title=f"Progetto {n}")
+            drafts.append((application.id, issue_token(owner, 2)))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return drafts
+
+
+def profile_submission(app, application_id: int, token: str) -> dict:
+    """One submission through the API, alone: statements, relationship loads, lock span."""
+    from bando.core.extensions import db
+
+    client = app.test_client()
+    with app.app_context():
+        engine = db.engine
+        with watching(engine, db.session) as log:
+            response = client.post(
+                f"/api/v1/applications/{application_id}/submit",
+                json={},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        db.session.remove()
+    locked = [t for t, text in log["statements"] if EDITION_LOCK.match(text)]
+    # The lock ends with the first commit after it (the mail sent after the commit, and
+    # its own commit, come later).
+    ends = [t for t in log["commits"] if locked and t > locked[0]]
+    span = ends[0] - locked[0] if ends else None
+    after_lock = [text for t, text in log["statements"] if span and locked[0] <= t < ends[0]]
+    return {
+        "statements": len(log["statements"]),
+        "loads": log["loads"],
+        "lock_ms": None if span is None else span * 1000,
+        "under_lock": len(after_lock),
+        "under_lock_text": after_lock,
+        "all": log["statements"],
+    }
+
+
+def throughput(folder: Path, app_url: str, bare_url: str, drafts) -> dict:
+    from benchmarks.bare import create_schema
+
+    create_schema(bare_url)
+    instance = folder / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        "\n".join(
+            f"{key} = {value!r}"
+            for key, value in {
+                "SQLALCHEMY_DATABASE_URI": app_url,
+                "SECRET_KEY": "benchmarks-only-key-" + "x" * 32,
+                "REDIS_URL": None,
+            }.items()
+        )
+        + "\n"
+    )
+    bare = Served(
+        "benchmarks.bare:create_app()",
+        folder / "bare.log",
+        env={"BENCH_BARE_DATABASE_URL": bare_url},
+    )
+    served = Served(f"bando:create_app(instance_path={str(instance)!r})", folder / "app.log")
+    try:
+        bare.wait_ready("/ping")
+        served.wait_ready("/static/css/bando.css")
+        # Warm both (imports, connection pools of every worker) before timing.
+        hammer(bare.port, [("POST", "/entries", None, {"title": "warm"})] * 16, THREADS)
+        hammer(served.port, [("GET", "/api/v1/openapi.json", None, None)] * 16, THREADS)
+        inserts = [("POST", "/entries", None, {"title": f"Progetto {n}"}) for n in range(INSERTS)]
+        bare_seconds, bare_answers = hammer(bare.port, inserts, THREADS)
+        submissions = [
+            ("POST", f"/api/v1/applications/{i}/submit", token, {}) for i, token in drafts
+        ]
+        app_seconds, app_answers = hammer(served.port, submissions, THREADS)
+    finally:
+        served.stop()
+        bare.stop()
+    bad = [a for a in app_answers if a[0] != 200] + [a for a in bare_answers if a[0] != 201]
+    if bad:
+        raise RuntimeError(f"unexpected answers: {bad[:3]}")
+    protocols = sorted(body["protocol"] for _, body in app_answers)
+    if len(set(protocols)) != len(protocols):
+        raise RuntimeError("two submissions got the same protocol")
+    return {
+        "app_rate": len(submissions) / app_seconds,
+        "bare_rate": len(inserts) / bare_seconds,
+    }
+
+
+def bench_submissions() -> tuple[Row, dict]:
+    problem = postgres_problem()
+    if problem:
+        return not_measured(FIGURE, TARGET, problem), {}
+    with tempfile.TemporaryDirectory() as folder, postgres_database("app") as app_url:
+        with postgres_database("bare") as bare_url:
+            folder = Path(folder)
+            app = make_app(app_url, str(folder / "profile-instance"))
+            drafts = seed(app, SUBMISSIONS + 1)
+            profile = profile_submission(app, *drafts[-1])
+            with app.app_context():
+                from bando.core.extensions import db
+
+                db.engine.dispose()
+            rates = throughput(folder, app_url, bare_url, drafts[:SUBMISSIONS])
+    ratio = rates["app_rate"] / rates["bare_rate"]
+    lock = profile["lock_ms"]
+    detail = (
+        f"{rates['app_rate']:.0f} submissions/s ({SUBMISSIONS} to one call) vs "
+        f"{rates['bare_rate']:.0f} inserts/s ({INSERTS}), {THREADS} client threads; "
+        f"one submission: {profile['statements']} SQL statements "
+        f"({profile['loads']} relationship loads), call's row lock held "
+        + ("—" if lock is None else f"{lock:.1f} ms over {profile['under_lock']} statements")
+    )
+    return Row(FIGURE, f"{ratio:.2f}", TARGET, ratio >= 0.5, detail), profile
