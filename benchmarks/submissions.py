@@ -12,14 +12,24 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.common import Row, make_app, not_measured, postgres_database, postgres_problem
-from benchmarks.serving import Served, hammer, request
+from benchmarks.common import (
+    SECRET,
+    Row,
+    make_app,
+    not_measured,
+    postgres_database,
+    postgres_problem,
+)
+from benchmarks.serving import Served, hammer
 
 FIGURE = "submissions/s (app) ÷ inserts/s (bare Flask + SQLAlchemy), gunicorn -w 4, PostgreSQL"
 TARGET = "≥ 0.5"
 SUBMISSIONS = 48  # concurrent submissions to one call
 INSERTS = 192
 THREADS = 8
+# Bursts of each side in turn; the best of each counts (the least disturbed by the
+# machine's other work).
+ROUNDS = 3
 # The statement that takes the call's row lock (a SELECT … FOR UPDATE or an UPDATE of it).
 EDITION_LOCK = re.compile(
     r"^\s*(UPDATE edition\b|SELECT .* FROM edition\b.* FOR UPDATE)", re.S | re.I
@@ -120,21 +130,20 @@ def profile_submission(app, application_id: int, token: str) -> dict:
 
 
 def throughput(folder: Path, app_url: str, bare_url: str, drafts) -> dict:
+    """Bursts of bare inserts and of submissions in turn, through gunicorn -w 4 each;
+    the best rate of each side."""
     from benchmarks.bare import create_schema
 
     create_schema(bare_url)
     instance = folder / "instance"
     instance.mkdir()
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": app_url,
+        "SECRET_KEY": SECRET,
+        "REDIS_URL": None,
+    }
     (instance / "config.py").write_text(
-        "\n".join(
-            f"{key} = {value!r}"
-            for key, value in {
-                "SQLALCHEMY_DATABASE_URI": app_url,
-                "SECRET_KEY": "benchmarks-only-key-" + "x" * 32,
-                "REDIS_URL": None,
-            }.items()
-        )
-        + "\n"
+        "\n".join(f"{key} = {value!r}" for key, value in settings.items()) + "\n"
     )
     bare = Served(
         "benchmarks.bare:create_app()",
@@ -142,55 +151,68 @@ def throughput(folder: Path, app_url: str, bare_url: str, drafts) -> dict:
         env={"BENCH_BARE_DATABASE_URL": bare_url},
     )
     served = Served(f"bando:create_app(instance_path={str(instance)!r})", folder / "app.log")
+    rates = {"app_rate": 0.0, "bare_rate": 0.0}
     try:
         bare.wait_ready("/ping")
         served.wait_ready("/static/css/bando.css")
-        # Warm both (imports, connection pools of every worker) before timing.
+        # Warm both (imports, each worker's connection pool) before timing.
         hammer(bare.port, [("POST", "/entries", None, {"title": "warm"})] * 16, THREADS)
         hammer(served.port, [("GET", "/api/v1/openapi.json", None, None)] * 16, THREADS)
-        inserts = [("POST", "/entries", None, {"title": f"Progetto {n}"}) for n in range(INSERTS)]
-        bare_seconds, bare_answers = hammer(bare.port, inserts, THREADS)
-        submissions = [
-            ("POST", f"/api/v1/applications/{i}/submit", token, {}) for i, token in drafts
-        ]
-        app_seconds, app_answers = hammer(served.port, submissions, THREADS)
+        for burst in range(ROUNDS):
+            inserts = [
+                ("POST", "/entries", None, {"title": f"Progetto {n}"}) for n in range(INSERTS)
+            ]
+            seconds, answers = hammer(bare.port, inserts, THREADS)
+            check(answers, 201)
+            rates["bare_rate"] = max(rates["bare_rate"], INSERTS / seconds)
+            mine = drafts[burst * SUBMISSIONS : (burst + 1) * SUBMISSIONS]
+            submissions = [
+                ("POST", f"/api/v1/applications/{i}/submit", token, {}) for i, token in mine
+            ]
+            seconds, answers = hammer(served.port, submissions, THREADS)
+            check(answers, 200)
+            rates["app_rate"] = max(rates["app_rate"], SUBMISSIONS / seconds)
+            protocols = [body["protocol"] for _, body in answers]
+            if len(set(protocols)) != len(protocols):
+                raise RuntimeError("two submissions got the same protocol")
     finally:
         served.stop()
         bare.stop()
-    bad = [a for a in app_answers if a[0] != 200] + [a for a in bare_answers if a[0] != 201]
+    return rates
+
+
+def check(answers, status: int) -> None:
+    bad = [answer for answer in answers if answer[0] != status]
     if bad:
-        raise RuntimeError(f"unexpected answers: {bad[:3]}")
-    protocols = sorted(body["protocol"] for _, body in app_answers)
-    if len(set(protocols)) != len(protocols):
-        raise RuntimeError("two submissions got the same protocol")
-    return {
-        "app_rate": len(submissions) / app_seconds,
-        "bare_rate": len(inserts) / bare_seconds,
-    }
+        raise RuntimeError(f"{len(bad)} unexpected answers, e.g. {bad[0]}")
 
 
 def bench_submissions() -> tuple[Row, dict]:
     problem = postgres_problem()
     if problem:
         return not_measured(FIGURE, TARGET, problem), {}
-    with tempfile.TemporaryDirectory() as folder, postgres_database("app") as app_url:
-        with postgres_database("bare") as bare_url:
-            folder = Path(folder)
-            app = make_app(app_url, str(folder / "profile-instance"))
-            drafts = seed(app, SUBMISSIONS + 1)
-            profile = profile_submission(app, *drafts[-1])
-            with app.app_context():
-                from bando.core.extensions import db
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        postgres_database("app") as app_url,
+        postgres_database("bare") as bare_url,
+    ):
+        folder = Path(folder)
+        app = make_app(app_url, str(folder / "profile-instance"))
+        drafts = seed(app, ROUNDS * SUBMISSIONS + 2)
+        profile_submission(app, *drafts[-2])  # the first ever also starts the audit chain
+        profile = profile_submission(app, *drafts[-1])
+        with app.app_context():
+            from bando.core.extensions import db
 
-                db.engine.dispose()
-            rates = throughput(folder, app_url, bare_url, drafts[:SUBMISSIONS])
+            db.engine.dispose()
+        rates = throughput(folder, app_url, bare_url, drafts[: ROUNDS * SUBMISSIONS])
     ratio = rates["app_rate"] / rates["bare_rate"]
     lock = profile["lock_ms"]
     detail = (
         f"{rates['app_rate']:.0f} submissions/s ({SUBMISSIONS} to one call) vs "
-        f"{rates['bare_rate']:.0f} inserts/s ({INSERTS}), {THREADS} client threads; "
-        f"one submission: {profile['statements']} SQL statements "
-        f"({profile['loads']} relationship loads), call's row lock held "
+        f"{rates['bare_rate']:.0f} inserts/s ({INSERTS}), {THREADS} client threads, best of "
+        f"{ROUNDS}; one submission: {profile['statements']} SQL statements "
+        f"({profile['loads']} relationship loads), the call's row lock held "
         + ("—" if lock is None else f"{lock:.1f} ms over {profile['under_lock']} statements")
     )
     return Row(FIGURE, f"{ratio:.2f}", TARGET, ratio >= 0.5, detail), profile

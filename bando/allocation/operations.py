@@ -96,7 +96,10 @@ def ranked(edition: Edition) -> list[RankingEntry]:
             .where(RankingEntry.edition_id == edition.id)
             .options(
                 selectinload(RankingEntry.application).selectinload(Application.neighbourhood),
-                selectinload(RankingEntry.application).selectinload(Application.award),
+                # The payments too: what was paid on each award is read for every row.
+                selectinload(RankingEntry.application)
+                .selectinload(Application.award)
+                .selectinload(Award.payments),
                 selectinload(RankingEntry.application).selectinload(Application.organisation),
             )
             .order_by(RankingEntry.position)
