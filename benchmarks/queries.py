@@ -20,7 +20,8 @@ PAGES = (
     ("officer list", "officer.dashboard", "bando", True),
     ("ranking", "ranking.officer_ranking", "code", True),
     ("public ranking", "ranking.public_ranking", "code", False),
-    ("dashboard", "allocation.officer_allocation", "code", True),
+    ("allocation and its dashboard", "allocation.officer_allocation", "code", True),
+    ("public budget dashboard", "public.edition", "code", False),
 )
 
 

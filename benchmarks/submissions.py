@@ -32,7 +32,7 @@ THREADS = 8
 ROUNDS = 3
 # The statement that takes the call's row lock (a SELECT … FOR UPDATE or an UPDATE of it).
 EDITION_LOCK = re.compile(
-    r"^\s*(UPDATE edition\b|SELECT .* FROM edition\b.* FOR UPDATE)", re.S | re.I
+    r"^\s*(UPDATE edition\b|SELECT .* FROM edition\b.*\sFOR UPDATE)", re.S | re.I
 )
 
 

@@ -203,9 +203,7 @@ def assign_protocol(application: Application, move: Move) -> None:
             for name in ("edition_open", "before_closing")
             if (refusal := application_machine.GUARDS[name](facts)) is not None
         ]
-        raise Refused(
-            late or [Refusal("edition_not_open", "il bando non accetta più domande")]
-        )
+        raise Refused(late or [Refusal("edition_not_open", "il bando non accetta più domande")])
     number, prefix = taken
     application.protocol_number = number
     application.protocol = f"{prefix}/{number:04d}"
