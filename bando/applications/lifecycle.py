@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bando.accounts.models import Organisation, User
@@ -136,22 +136,22 @@ def read_ahead(application: Application, trigger: str) -> None:
     options = []
     if trigger == "submit":  # completeness: the call's rules and the whole proposal
         options += [
-            selectinload(Application.edition)
-            .selectinload(Edition.neighbourhoods)
-            .selectinload(Neighbourhood.guidelines),
-            selectinload(Application.edition).selectinload(Edition.guidelines),
-            selectinload(Application.neighbourhood),
+            joinedload(Application.edition).options(
+                selectinload(Edition.neighbourhoods).selectinload(Neighbourhood.guidelines),
+                selectinload(Edition.guidelines),
+            ),
+            joinedload(Application.neighbourhood),
             selectinload(Application.guidelines),
             selectinload(Application.budget_lines),
             selectinload(Application.attachments),
         ]
     if trigger in NOTICES:  # the notification: the organisation and its users
-        options.append(selectinload(Application.organisation).selectinload(Organisation.users))
+        options.append(joinedload(Application.organisation).selectinload(Organisation.users))
     if options and application.id is not None:
         # The object is already in the session: the options load what it lacks onto it.
         db.session.scalars(
             select(Application).where(Application.id == application.id).options(*options)
-        ).all()
+        ).unique().all()
 
 
 # --- the effects of the moves, run by the Machine -----------------------------------------

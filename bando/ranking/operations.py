@@ -9,7 +9,7 @@ checks that every eligible proposal is scored). Flush, never commit: the caller 
 from fractions import Fraction
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bando.accounts.models import User
 from bando.applications.models import Application, BudgetLine
@@ -222,9 +222,13 @@ def approved(edition: Edition) -> list[RankingEntry]:
         db.session.scalars(
             select(RankingEntry)
             .where(RankingEntry.edition_id == edition.id)
+            # One row per entry, joined to what the pages show of it: one query for any
+            # number of proposals (selectinload would send one per 500).
             .options(
-                selectinload(RankingEntry.application).selectinload(Application.organisation),
-                selectinload(RankingEntry.application).selectinload(Application.neighbourhood),
+                joinedload(RankingEntry.application).options(
+                    joinedload(Application.organisation),
+                    joinedload(Application.neighbourhood),
+                )
             )
             .order_by(RankingEntry.position)
         )
