@@ -30,6 +30,8 @@ THREADS = 8
 # Bursts of each side in turn; the best of each counts (the least disturbed by the
 # machine's other work).
 ROUNDS = 3
+CPU_SUBMISSIONS = 10
+CPU_INSERTS = 50
 # The statement that takes the call's row lock (a SELECT … FOR UPDATE or an UPDATE of it).
 EDITION_LOCK = re.compile(
     r"^\s*(UPDATE edition\b|SELECT .* FROM edition\b.*\sFOR UPDATE)", re.S | re.I
@@ -129,6 +131,38 @@ def profile_submission(app, application_id: int, token: str) -> dict:
     }
 
 
+def cpu_per_request(app, path_token_body, status: int) -> float:
+    """Milliseconds of this process's CPU per request, the requests made in-process one
+    after the other (no network, no waiting on other requests): what each request costs
+    the machine's cores whatever the concurrency."""
+    client = app.test_client()
+    start = time.process_time()
+    for path, token, body in path_token_body:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code == status, response.get_data(as_text=True)
+    return (time.process_time() - start) * 1000 / len(path_token_body)
+
+
+def cpu_figures(app, bare_url: str, drafts) -> tuple[float, float]:
+    """CPU per submission and per bare insert, each measured in this process."""
+    from benchmarks.bare import create_app as create_bare
+    from benchmarks.bare import db as bare_db
+
+    app_cpu = cpu_per_request(
+        app, [(f"/api/v1/applications/{i}/submit", token, {}) for i, token in drafts], 200
+    )
+    bare = create_bare(bare_url)
+    with bare.app_context():
+        bare_db.create_all()
+    inserts = [("/entries", None, {"title": f"Progetto {n}"}) for n in range(CPU_INSERTS)]
+    cpu_per_request(bare, inserts[:5], 201)  # warm
+    bare_cpu = cpu_per_request(bare, inserts, 201)
+    with bare.app_context():
+        bare_db.engine.dispose()
+    return app_cpu, bare_cpu
+
+
 def throughput(folder: Path, app_url: str, bare_url: str, drafts) -> dict:
     """Bursts of bare inserts and of submissions in turn, through gunicorn -w 4 each;
     the best rate of each side."""
@@ -198,9 +232,12 @@ def bench_submissions() -> tuple[Row, dict]:
     ):
         folder = Path(folder)
         app = make_app(app_url, str(folder / "profile-instance"))
-        drafts = seed(app, ROUNDS * SUBMISSIONS + 2)
+        drafts = seed(app, ROUNDS * SUBMISSIONS + 2 + CPU_SUBMISSIONS)
         profile_submission(app, *drafts[-2])  # the first ever also starts the audit chain
         profile = profile_submission(app, *drafts[-1])
+        app_cpu, bare_cpu = cpu_figures(
+            app, bare_url, drafts[ROUNDS * SUBMISSIONS : ROUNDS * SUBMISSIONS + CPU_SUBMISSIONS]
+        )
         with app.app_context():
             from bando.core.extensions import db
 
@@ -214,5 +251,9 @@ def bench_submissions() -> tuple[Row, dict]:
         f"{ROUNDS}; one submission: {profile['statements']} SQL statements "
         f"({profile['loads']} relationship loads), the call's row lock held "
         + ("—" if lock is None else f"{lock:.1f} ms over {profile['under_lock']} statements")
+        + f"; CPU per request, in-process: {app_cpu:.1f} ms per submission vs "
+        f"{bare_cpu:.1f} ms per bare insert (a ceiling of {bare_cpu / app_cpu:.2f} on the "
+        "ratio once the cores are the limit)"
     )
+    profile.update(app_cpu=app_cpu, bare_cpu=bare_cpu, **rates)
     return Row(FIGURE, f"{ratio:.2f}", TARGET, ratio >= 0.5, detail), profile

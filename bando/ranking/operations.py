@@ -111,7 +111,8 @@ def candidates(edition: Edition) -> list[Candidate]:
             protocol=protocol,
             protocol_number=number,
             neighbourhood=slug or "",
-            cofinancing_share=Fraction(cofinancing, total) if total else Fraction(0),
+            # int(): PostgreSQL's sum of integers is a numeric (a Decimal here).
+            cofinancing_share=Fraction(cofinancing, int(total)) if total else Fraction(0),
             reviews=tuple(reviews.get(id_, {}).values()),
         )
         for id_, protocol, number, slug, cofinancing, total in proposals
