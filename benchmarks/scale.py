@@ -23,7 +23,7 @@ def world(size: int):
     from sqlalchemy import insert
 
     from bando.accounts.models import Organisation, User
-    from bando.applications.models import Application
+    from bando.applications.models import Application, BudgetLine
     from bando.calls.models import Criterion
     from bando.core.extensions import db
     from bando.core.timeutil import utcnow
@@ -84,6 +84,20 @@ def world(size: int):
                 "updated_at": now,
             }
             for n in range(size)
+        ],
+    )
+    db.session.execute(
+        insert(BudgetLine),
+        [
+            {
+                "application_id": n + 1,
+                "category": category,
+                "description": "",
+                "amount_cents": draw.randrange(2_000, 9_000) * 100,
+                "position": position,
+            }
+            for n in range(size)
+            for position, category in enumerate(("personale", "materiali"))
         ],
     )
     reviews = [

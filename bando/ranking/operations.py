@@ -69,10 +69,14 @@ def candidates(edition: Edition) -> list[Candidate]:
     queries: a call of ten thousand proposals has ninety thousand scores, and an ORM
     object for each would cost far more than the ranking itself."""
     scored = (Application.edition_id == edition.id, Application.state == "scored")
+    # The total costs grouped once (budget_line has no index on its application: a
+    # subquery per proposal would read the whole table each time).
     total_cost = (
-        select(func.coalesce(func.sum(BudgetLine.amount_cents), 0))
-        .where(BudgetLine.application_id == Application.id)
-        .scalar_subquery()
+        select(BudgetLine.application_id, func.sum(BudgetLine.amount_cents).label("total"))
+        .join(Application, Application.id == BudgetLine.application_id)
+        .where(*scored)
+        .group_by(BudgetLine.application_id)
+        .subquery()
     )
     proposals = db.session.execute(
         select(
@@ -81,9 +85,10 @@ def candidates(edition: Edition) -> list[Candidate]:
             Application.protocol_number,
             Neighbourhood.slug,
             Application.cofinancing_cents,
-            total_cost,
+            total_cost.c.total,
         )
         .outerjoin(Neighbourhood, Neighbourhood.id == Application.neighbourhood_id)
+        .outerjoin(total_cost, total_cost.c.application_id == Application.id)
         .where(*scored)
         .order_by(Application.protocol_number)
     ).all()
@@ -100,8 +105,7 @@ def candidates(edition: Edition) -> list[Candidate]:
             Review.submitted_at.is_not(None),
             Review.conflict_of_interest.is_(False),
         )
-        .order_by(Review.application_id, Review.id)
-    ):
+    ):  # unordered: sorting ninety thousand rows costs more than the few below
         points_of = reviews.setdefault(application_id, {}).setdefault(review_id, {})
         if code is not None:
             points_of[code] = points
@@ -113,7 +117,7 @@ def candidates(edition: Edition) -> list[Candidate]:
             neighbourhood=slug or "",
             # int(): PostgreSQL's sum of integers is a numeric (a Decimal here).
             cofinancing_share=Fraction(cofinancing, int(total)) if total else Fraction(0),
-            reviews=tuple(reviews.get(id_, {}).values()),
+            reviews=tuple(points for _, points in sorted(reviews.get(id_, {}).items())),
         )
         for id_, protocol, number, slug, cofinancing, total in proposals
     ]
