@@ -79,13 +79,9 @@ class LiveServer:
             db.engine.dispose()
 
 
-@pytest.fixture
-def live_server(app, tmp_path):
-    """The site at `live_server.url`, on the same database as `app`, CSRF enabled.
-
-    The test's own session (the `app` fixture's) must commit before the browser reads what
-    it wrote, and end its transaction before the browser writes (SQLite locks the file).
-    """
+def serve(app, tmp_path, **settings):
+    """A second create_app() on the database of `app`, CSRF on, with `settings` on top;
+    the LiveServer to enter."""
     served = create_app(
         {
             **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "ARGON2")},
@@ -93,11 +89,22 @@ def live_server(app, tmp_path):
             "SECRET_KEY": "browser-tests-only-key-not-for-real-use",
             "WTF_CSRF_ENABLED": True,
             "MAIL_SERVER": None,
+            **settings,
         },
         instance_path=str(tmp_path / "served-instance"),
     )
     assert served.config["SQLALCHEMY_DATABASE_URI"] == app.config["SQLALCHEMY_DATABASE_URI"]
-    with LiveServer(served) as server:
+    return LiveServer(served)
+
+
+@pytest.fixture
+def live_server(app, tmp_path):
+    """The site at `live_server.url`, on the same database as `app`, CSRF enabled.
+
+    The test's own session (the `app` fixture's) must commit before the browser reads what
+    it wrote, and end its transaction before the browser writes (SQLite locks the file).
+    """
+    with serve(app, tmp_path) as server:
         yield server
     # Nothing a person does in these pages may end in a server error.
     assert not server.server_errors, server.server_errors
