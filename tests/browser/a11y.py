@@ -7,6 +7,8 @@ node_modules/axe-core/axe.min.js. It is put in the page with page.evaluate, whic
 outside the page's Content-Security-Policy: a <script> tag would be refused, as it should.
 """
 
+import base64
+import math
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,15 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 A and AA, as the Italian accessibility guidelines (AgID, EN 301 549) ask.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
 
 
 def axe_source() -> str:
+    """axe-core's script. It comes with the design kit (one `npm install`, run by `make
+    install`): the browser tests already skip without the kit, so here a missing axe is a
+    failure, never a silent skip."""
     if not AXE.exists():
-        pytest.skip(f"needs axe-core at {AXE.relative_to(ROOT)} (`make install` runs npm)")
+        pytest.fail(f"axe-core is missing at {AXE.relative_to(ROOT)}: run `make static`")
     return AXE.read_text(encoding="utf-8")
 
 
@@ -146,18 +152,44 @@ class Keyboard:
         self.presses += 1
 
 
+NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 def phone_screenshot(page, path, viewport) -> None:
     """The page the desktop browser is on, as a phone shows it (390×844, mobile: the
     viewport meta tag applies, touch), then back to the desktop's viewport. Taken from
-    the same page, so a page reached by a form's POST is shot too."""
+    the same page, so a page reached by a form's POST is shot too. Chromium's own capture
+    (DevTools protocol): Playwright's full-page screenshot would reset the emulation."""
     cdp = page.context.new_cdp_session(page)
     try:
         cdp.send(
             "Emulation.setDeviceMetricsOverride",
-            {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True},
+            {
+                "width": PHONE["width"],
+                "height": PHONE["height"],
+                "deviceScaleFactor": 1,
+                "mobile": True,
+            },
         )
         cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
-        page.screenshot(path=str(path), full_page=True)
+        # Two frames: the layout at the new width is done before the capture.
+        page.evaluate(NEXT_FRAMES)
+        size = cdp.send("Page.getLayoutMetrics")["cssContentSize"]
+        shot = cdp.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": PHONE["width"],
+                    "height": math.ceil(size["height"]),
+                    "scale": 1,
+                },
+            },
+        )
+        Path(path).write_bytes(base64.b64decode(shot["data"]))
     finally:
         cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
         cdp.send("Emulation.clearDeviceMetricsOverride")

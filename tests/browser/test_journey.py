@@ -140,6 +140,7 @@ def world() -> dict:
         neighbourhoods=("gratosoglio", "san-siro"),
     )
     officer = create_user("officer", "istruttore@comune.example.it")
+    finance = create_user("finance", "ragioneria@comune.example.it")
     evaluators = [create_user("evaluator", f"valutatore{n}@comune.example.it") for n in (1, 2, 3)]
     others = {}
     for key, name in (("winner", "Quartiere Vivo ODV"), ("reserve", "Orti di Gratosoglio APS")):
@@ -154,6 +155,7 @@ def world() -> dict:
         "title": edition.title,
         "starts": edition.project_starts_on,
         "officer": officer.email,
+        "finance": finance.email,
         "evaluators": [e.email for e in evaluators],
         "winner": others["winner"][0],
         "winner_email": others["winner"][1],
@@ -175,7 +177,7 @@ def register(j: Journey):
     keys.follow('header a[href="/registrazione"]')
     page.wait_for_url("**/registrazione")
     keys.type("#name", ORG_NAME)
-    keys.type("#tax_code", TAX_CODE)
+    keys.type("#tax_code", TAX_CODE[:-1] + str((int(TAX_CODE[-1]) + 1) % 10))
     keys.choose("#legal_form", "aps")
     keys.type("#pec", "cortilirete@pec.example.it")
     keys.type("#address", "via Saponaro 20, 20142 Milano")
@@ -185,6 +187,13 @@ def register(j: Journey):
     keys.type("#password", APPLICANT_PASSWORD)
     keys.type("#password_confirm", APPLICANT_PASSWORD)
     j.arrive(page, "registration")
+    keys.follow('main button[type="submit"]')
+    # Refused, the message next to the field (the passwords are never sent back).
+    assert "controllo" in page.locator('[data-error-for="tax_code"]').inner_text()
+    j.arrive(page, "registration-error")
+    keys.type("#tax_code", TAX_CODE)
+    keys.type("#password", APPLICANT_PASSWORD)
+    keys.type("#password_confirm", APPLICANT_PASSWORD)
     keys.follow('main button[type="submit"]')
     page.wait_for_url("**/registrazione/inviata")
     j.arrive(page, "registered")
@@ -287,9 +296,7 @@ def request_document(j: Journey):
     page.get_by_role("button", name="Mostra").click()
     page.wait_for_url(re.compile(r"stato=submitted"))
     j.arrive(page, "officer-list")
-    page.locator(f'tr[data-application="{application}"]').get_by_role(
-        "link", name=protocol
-    ).click()
+    page.locator(f'tr[data-application="{application}"]').get_by_role("link", name=protocol).click()
     page.wait_for_url(f"**/istruttoria/domande/{application}")
     j.arrive(page, "officer-proposal")
     page.locator("#reason").fill(REQUEST)
@@ -305,7 +312,7 @@ def request_document(j: Journey):
 def answer_request(j: Journey):
     page, keys = j.page("association"), j.keyboard
     application = j.facts["application"]
-    page.goto("/domande")  # the address from the mail's text
+    keys.follow('header a[href="/domande"]')
     j.arrive(page, "dashboard-request")
     keys.follow(f'main a[href="/domande/{application}/integrazione"]')
     page.wait_for_url(f"**/domande/{application}/integrazione")
@@ -445,7 +452,7 @@ def simulate_and_allocate(j: Journey):
 def accept_award(j: Journey):
     page, keys = j.page("association"), j.keyboard
     application = j.facts["application"]
-    page.goto("/domande")
+    keys.follow('header a[href="/domande"]')
     j.arrive(page, "dashboard-funded")
     keys.follow(f'main a[href="/domande/{application}/contributo"]')
     page.wait_for_url(f"**/domande/{application}/contributo")
