@@ -66,6 +66,21 @@ WHERE = """selector => {
 }"""
 
 
+# Whether the focused control shows where the focus is (WCAG 2.4.7): an outline or a
+# shadow on it, or — for the kit's boxes and radios, drawn by their label — on the label.
+MARKED = """selector => {
+  const e = document.querySelector(selector);
+  const shows = (el, pseudo) => {
+    const s = getComputedStyle(el, pseudo);
+    return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none";
+  };
+  if (shows(e)) return [];
+  const label = e.id && document.querySelector(`label[for="${e.id}"]`);
+  if (label && (shows(label) || shows(label, "::before") || shows(label, "::after"))) return [];
+  return [location.pathname + " " + selector];
+}"""
+
+
 class Keyboard:
     """A person at the keyboard of `page`: Tab and Shift+Tab to reach a control, then
     typing, Space for boxes and file choosers, Enter for links and buttons, arrows for
@@ -76,11 +91,13 @@ class Keyboard:
     def __init__(self, page):
         self.page = page
         self.presses = 0
+        self.unmarked = []  # controls reached whose focus shows no outline nor shadow
 
     def focus(self, selector: str) -> None:
         for _ in range(self.LIMIT):
             where = self.page.evaluate(WHERE, selector)
             if where == "here":
+                self.unmarked += self.page.evaluate(MARKED, selector)
                 return
             assert where != "missing", f"{selector} is not on {self.page.url}"
             self.page.keyboard.press("Tab" if where == "after" else "Shift+Tab")

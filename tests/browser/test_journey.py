@@ -577,4 +577,5 @@ def test_the_whole_journey_through_the_pages(
         print(f"  {name:<32} {seconds:6.1f} s")
     print(f"keyboard presses of the association: {j.facts.get('keyboard_presses')}")
     print(f"screenshots: {j.folder}")
+    assert j.keyboard.unmarked == [], j.keyboard.unmarked
     assert len(list(j.folder.glob("*-phone.png"))) == len(j.shots)
