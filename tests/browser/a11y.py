@@ -92,6 +92,8 @@ class Keyboard:
         self.page = page
         self.presses = 0
         self.unmarked = []  # controls reached whose focus shows no outline nor shadow
+        self.choosers = []
+        page.on("filechooser", lambda chooser: self.choosers.append(chooser))
 
     def focus(self, selector: str) -> None:
         for _ in range(self.LIMIT):
@@ -161,12 +163,22 @@ class Keyboard:
     def attach(self, selector: str, path: str) -> None:
         """A file field: Space opens the system's file chooser, where the person picks the
         file. Playwright stands in for that dialog (which is not part of the page): it
-        receives the chooser the keyboard opened and gives it the file."""
+        receives the chooser the keyboard opened and gives it the file. The page listens
+        for choosers all along (see __init__): a listener added only around the key press
+        can miss a chooser while Chromium's interception is switched back on."""
         self.focus(selector)
-        with self.page.expect_file_chooser() as chooser:
-            self.page.keyboard.press("Space")
-        chooser.value.set_files(path)
+        before = len(self.choosers)
+        self.page.keyboard.press("Space")
         self.presses += 1
+        for _ in range(100):
+            if len(self.choosers) > before:
+                break
+            self.page.wait_for_timeout(50)  # events are delivered while Playwright waits
+        else:
+            raise AssertionError(f"Space on {selector} opened no file chooser")
+        chooser = self.choosers[-1]
+        assert chooser.element.evaluate("(e, s) => e.matches(s)", selector), selector
+        chooser.set_files(path)
 
 
 NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
