@@ -11,9 +11,19 @@ Shift+Tab, Enter, Space, arrows). axe-core checks every page reached, signed in 
 no serious or critical WCAG 2.1 A/AA violation. Each page is shot on a desktop (1280×800)
 and on a phone (390×844, mobile) into $BANDO_SCREENSHOTS or test-artifacts/journey/.
 
-The journey is the ordered list STEPS of functions taking the Journey; later parts of the
-lifecycle are appended to it (see `extend`), each step starting from the state the ones
-before it left.
+The journey is the ordered list STEPS: plain functions taking the Journey `j`, run in
+order by the one test, each starting from where the ones before it left the people and
+their browsers. To add a part of the lifecycle, write its step(s) here and put them in
+STEPS at their place in the story. A step:
+  - gets a person's browser with `j.page("who")` (one context each, kept between steps:
+    "association", "officer", "public", "evaluator-1"…), or signs a person in with
+    `j.sign_in("who", email, next_path)`; the association uses only `j.keyboard`
+    (`follow` a link or button, `type`, `choose`, `tick`, `attach`, `press`);
+  - calls `j.arrive(page, "name")` on every page it reaches: axe, then the screenshots;
+  - reads the database only to assert (`j.state(application_id)`), never to act;
+  - finds what it needs in `j.world` (the call's code, the staff's e-mails, the other
+    proposals) and `j.facts` (what earlier steps learned: the association's
+    application id and protocol…), and adds what later steps need to `j.facts`.
 """
 
 import os
@@ -114,8 +124,8 @@ class Journey:
         page.wait_for_url(f"**{next_path}")
         return page
 
-    def state_of(self, key: str) -> str:
-        found = db.session.get(Application, self.world[key]).state
+    def state(self, application_id: int) -> str:
+        found = db.session.get(Application, application_id).state
         db.session.rollback()  # end the read: the browser's server writes next
         return found
 
@@ -282,7 +292,7 @@ def submit_proposal(j: Journey):
     page.wait_for_url(f"**/domande/{application}/ricevuta")
     j.facts["protocol"] = page.locator('[data-field="protocol"]').inner_text()
     j.arrive(page, "receipt")
-    assert j.state_of_id(application) == "submitted"
+    assert j.state(application) == "submitted"
 
 
 # --- the officer asks for a document; the association answers ------------------------------
@@ -305,7 +315,7 @@ def request_document(j: Journey):
     page.get_by_role("button", name=re.compile("^Conferma")).click()
     page.wait_for_url(f"**/istruttoria/domande/{application}")
     j.arrive(page, "officer-requested")
-    assert j.state_of_id(application) == "integration_requested"
+    assert j.state(application) == "integration_requested"
     assert REQUEST in j.mail_to(EMAIL, "integrazione").get_content()
 
 
@@ -327,7 +337,7 @@ def answer_request(j: Journey):
     keys.follow('main form button[name="confirm"]')
     page.wait_for_url(re.compile(r"/domande"))
     j.arrive(page, "integration-sent")
-    assert j.state_of_id(application) == "submitted"
+    assert j.state(application) == "submitted"
 
 
 def declare_eligible(j: Journey):
@@ -339,7 +349,7 @@ def declare_eligible(j: Journey):
     j.arrive(page, "officer-confirm-eligible")
     page.get_by_role("button", name=re.compile("^Conferma")).click()
     page.wait_for_url(f"**/istruttoria/domande/{application}")
-    assert j.state_of_id(application) == "eligible"
+    assert j.state(application) == "eligible"
 
 
 def call_closes(j: Journey):
@@ -402,7 +412,7 @@ def evaluators_declare_and_score(j: Journey):
             page.wait_for_url(f"**/valutazione/domande/{application}*")
             if n == 2 and key == "ours":
                 j.arrive(page, "evaluator-sent")
-    assert {j.state_of_id(i) for i in ids.values()} == {"scored"}
+    assert {j.state(i) for i in ids.values()} == {"scored"}
 
 
 # --- the officer ranks, publishes, simulates and allocates --------------------------------
@@ -441,9 +451,9 @@ def simulate_and_allocate(j: Journey):
     page.get_by_role("button", name="Conferma: assegna i contributi").click()
     page.wait_for_url(re.compile(r"/assegnazione#esito$"))
     j.arrive(page, "officer-allocated")
-    assert j.state_of_id(j.facts["application"]) == "funded"
-    assert j.state_of("winner") == "funded"
-    assert j.state_of("reserve") == "reserve"
+    assert j.state(j.facts["application"]) == "funded"
+    assert j.state(j.world["winner"]) == "funded"
+    assert j.state(j.world["reserve"]) == "reserve"
 
 
 # --- the award ---------------------------------------------------------------------------
@@ -478,8 +488,8 @@ def renounce_and_fund_the_reserve(j: Journey):
     page.get_by_role("button", name="Sì, rinuncia al contributo").click()
     page.wait_for_url(f"**/domande/{winner}/contributo")
     j.arrive(page, "renounced")
-    assert j.state_of("winner") == "renounced"
-    assert j.state_of("reserve") == "funded"
+    assert j.state(j.world["winner"]) == "renounced"
+    assert j.state(j.world["reserve"]) == "funded"
 
     reserve = j.world["reserve"]
     page = j.sign_in("reserve", j.world["reserve_email"], "/domande")
@@ -488,7 +498,7 @@ def renounce_and_fund_the_reserve(j: Journey):
     j.arrive(page, "reserve-funded")
 
 
-# The journey, in order. To go on, append steps (see `extend` below).
+# The journey, in the order of the story (see the module's docstring to add steps).
 STEPS = [
     register,
     confirm_email,
@@ -505,23 +515,11 @@ STEPS = [
     rank_and_publish,
     simulate_and_allocate,
     accept_award,
+    # The finance office's award letter comes here, once the award is accepted.
     renounce_and_fund_the_reserve,
+    # Then the beneficiary's report, its approval with the balance paid, the transparency
+    # page read by the public.
 ]
-
-
-def extend(*steps, after=None):
-    """Adds steps to the journey: at its end, or right after the step `after`."""
-    where = len(STEPS) if after is None else STEPS.index(after) + 1
-    STEPS[where:where] = steps
-
-
-def _state_of_id(self, application_id: int) -> str:
-    found = db.session.get(Application, application_id).state
-    db.session.rollback()
-    return found
-
-
-Journey.state_of_id = _state_of_id
 
 
 @pytest.fixture
@@ -569,7 +567,11 @@ def test_the_whole_journey_through_the_pages(
     started = time.monotonic()
     for step in STEPS:
         begun = time.monotonic()
-        step(j)
+        try:
+            step(j)
+        except BaseException as error:
+            error.add_note(f"in the journey's step {step.__name__}")
+            raise
         j.timings.append((step.__name__, time.monotonic() - begun))
     total = time.monotonic() - started
     print(f"\njourney: {len(STEPS)} steps in {total:.1f} s; {len(j.audited)} pages audited")
