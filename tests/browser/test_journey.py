@@ -498,6 +498,90 @@ def renounce_and_fund_the_reserve(j: Journey):
     j.arrive(page, "reserve-funded")
 
 
+# --- payments, the final report, transparency --------------------------------------------
+
+
+def pay_the_advance(j: Journey):
+    code, application = j.world["code"], j.facts["application"]
+    page = j.sign_in("finance", j.world["finance"], "/contabilita/")
+    j.arrive(page, "finance-dashboard")
+    page.goto(f"/contabilita/bandi/{code}")
+    j.arrive(page, "finance-call")
+    page.locator(f'tr[data-application="{application}"] [data-pay="advance"]').click()
+    # Half of € 8.500,00, less the 4 % withholding: € 4.250,00 − € 170,00.
+    assert "€ 4.080,00" in page.locator("[data-net]").inner_text()
+    page.fill("#reference", "Mandato 2027/15")
+    j.arrive(page, "finance-pay-advance")
+    page.get_by_role("button", name="Conferma: registra il pagamento").click()
+    page.wait_for_url(f"**/contabilita/bandi/{code}*")
+
+
+def file_the_report(j: Journey):
+    page, keys = j.page("association"), j.keyboard
+    application = j.facts["application"]
+    keys.follow('header a[href="/domande"]')
+    keys.follow(f'main a[href="/domande/{application}/rendicontazione"]')
+    j.arrive(page, "report-form")
+    keys.type("#activities", "Doposcuola nei cortili tre pomeriggi a settimana, festa finale.")
+    keys.type("#people_reached", "42")
+    for row, (category, description, amount, document) in enumerate(
+        [
+            ("personale", "Educatori (240 ore)", "6.000,00", "Fattura 12 del 10/05/2027"),
+            ("materiali", "Giochi, cancelleria, locandine", "4.000,00", "Ricevuta 7"),
+        ]
+    ):
+        keys.choose(f"#expenses-{row}-category", category)
+        keys.type(f"#expenses-{row}-description", description)
+        keys.type(f"#expenses-{row}-amount", amount)
+        keys.type(f"#expenses-{row}-document", document)
+        keys.attach(f"#expenses-{row}-receipt", pdf_file(j.files, f"giustificativo-{row}"))
+    keys.follow("#send")
+    assert "Rendicontazione presentata" in page.locator(".bando-messages").inner_text()
+    j.arrive(page, "report-filed")
+    assert j.state(application) == "reported"
+
+
+def approve_and_pay_the_balance(j: Journey):
+    code, application = j.world["code"], j.facts["application"]
+    page = j.page("finance")
+    page.goto(f"/contabilita/domande/{application}/rendicontazione")
+    j.arrive(page, "finance-report")
+    for n in range(2):
+        expense = page.locator("[data-expense]").nth(n)
+        with page.expect_navigation():
+            expense.get_by_role("button", name="Ammetti", exact=True).click()
+        assert page.locator("[data-expense]").nth(n).get_attribute("data-state") == "accepted"
+    page.locator("[data-approve-link]").click()
+    # Every expense admitted, € 10.000,00 as planned: the whole award, € 4.250,00 left.
+    assert "€ 4.250,00" in page.locator("[data-consequence]").inner_text()
+    j.arrive(page, "finance-approve")
+    page.get_by_role("button", name="Conferma: approva la rendicontazione").click()
+    page.wait_for_selector("[data-final]")
+    assert j.state(application) == "closed"
+    page.goto(f"/contabilita/bandi/{code}")
+    page.locator(f'tr[data-application="{application}"] [data-pay="balance"]').click()
+    page.fill("#reference", "Mandato 2027/48")
+    j.arrive(page, "finance-pay-balance")
+    page.get_by_role("button", name="Conferma: registra il pagamento").click()
+    page.wait_for_url(f"**/contabilita/bandi/{code}*")
+    j.arrive(page, "finance-paid")
+
+
+def read_the_transparency_page(j: Journey):
+    code, application = j.world["code"], j.facts["application"]
+    page = j.page("public")
+    page.goto("/contributi-concessi")
+    j.arrive(page, "transparency")
+    page.goto(f"/contributi-concessi/{code}")
+    row = page.locator(f'tr[data-application="{application}"]')
+    assert ORG_NAME in row.inner_text()
+    assert row.locator("[data-paid]").inner_text().endswith("€ 8.500,00")
+    j.arrive(page, "transparency-call")
+    page.goto(f"/contributi-concessi/{code}/progetti/{application}")
+    assert "Cortili in rete" in page.locator("main").inner_text()
+    j.arrive(page, "transparency-project")
+
+
 # The journey, in the order of the story (see the module's docstring to add steps).
 STEPS = [
     register,
@@ -516,9 +600,11 @@ STEPS = [
     simulate_and_allocate,
     accept_award,
     # The finance office's award letter comes here, once the award is accepted.
+    pay_the_advance,
     renounce_and_fund_the_reserve,
-    # Then the beneficiary's report, its approval with the balance paid, the transparency
-    # page read by the public.
+    file_the_report,
+    approve_and_pay_the_balance,
+    read_the_transparency_page,
 ]
 
 
