@@ -4,7 +4,9 @@ on loopback), writes and submits its proposal with the PDFs; the officer asks fo
 document and the association answers; the officer declares it eligible and forms the
 committee; three evaluators sign their declaration and score; the officer approves and
 publishes the ranking, simulates an alternative and allocates; the association accepts
-its award; another winner renounces and the first on the reserve list is funded.
+its award and finance pays the advance; another winner renounces and the first on the
+reserve list is funded; the association files its final report, finance admits the
+expenses, approves and pays the balance; the public reads the transparency pages.
 
 The association does all of it with the keyboard only (tests/browser/a11y.py: Tab,
 Shift+Tab, Enter, Space, arrows). axe-core checks every page reached, signed in or not:
@@ -475,7 +477,6 @@ def accept_award(j: Journey):
     page.wait_for_url(f"**/domande/{application}/contributo")
     assert "Contributo accettato." in page.locator(".alert-success").inner_text()
     j.arrive(page, "award-accepted")
-    j.facts["keyboard_presses"] = keys.presses
 
 
 def renounce_and_fund_the_reserve(j: Journey):
@@ -663,7 +664,7 @@ def test_the_whole_journey_through_the_pages(
     print(f"\njourney: {len(STEPS)} steps in {total:.1f} s; {len(j.audited)} pages audited")
     for name, seconds in j.timings:
         print(f"  {name:<32} {seconds:6.1f} s")
-    print(f"keyboard presses of the association: {j.facts.get('keyboard_presses')}")
+    print(f"keyboard presses of the association: {j.keyboard.presses}")
     print(f"screenshots: {j.folder}")
     assert j.keyboard.unmarked == [], j.keyboard.unmarked
     assert len(list(j.folder.glob("*-phone.png"))) == len(j.shots)
