@@ -2,7 +2,8 @@
 
 The server is a second create_app() on the database of the `app` fixture, with CSRF on as
 in production, served on a free port of 127.0.0.1 from a background thread. Every test
-that needs Chromium skips with a reason where /usr/bin/chromium is missing.
+that needs Chromium skips with a reason where /usr/bin/chromium is missing (fails instead
+when BANDO_REQUIRE_BROWSER is set, as .ci/run does).
 """
 
 import os
@@ -34,10 +35,12 @@ KIT = Path(__file__).resolve().parents[2] / "bando/static/vendor/bootstrap-itali
 
 @pytest.fixture(scope="session")
 def chromium():
+    # CI sets BANDO_REQUIRE_BROWSER=1: there a missing browser fails, never skips.
+    missing = pytest.fail if os.environ.get("BANDO_REQUIRE_BROWSER") else pytest.skip
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (`make browser` installs it)")
+        missing(f"needs Debian's Chromium at {CHROMIUM} (`make browser` installs it)")
     if not (KIT / "bootstrap-italia.min.css").exists():
-        pytest.skip("needs the Bootstrap Italia kit in bando/static/vendor (`make static`)")
+        missing("needs the Bootstrap Italia kit in bando/static/vendor (`make static`)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -79,13 +82,9 @@ class LiveServer:
             db.engine.dispose()
 
 
-@pytest.fixture
-def live_server(app, tmp_path):
-    """The site at `live_server.url`, on the same database as `app`, CSRF enabled.
-
-    The test's own session (the `app` fixture's) must commit before the browser reads what
-    it wrote, and end its transaction before the browser writes (SQLite locks the file).
-    """
+def serve(app, tmp_path, **settings):
+    """A second create_app() on the database of `app`, CSRF on, with `settings` on top;
+    the LiveServer to enter."""
     served = create_app(
         {
             **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "ARGON2")},
@@ -93,11 +92,22 @@ def live_server(app, tmp_path):
             "SECRET_KEY": "browser-tests-only-key-not-for-real-use",
             "WTF_CSRF_ENABLED": True,
             "MAIL_SERVER": None,
+            **settings,
         },
         instance_path=str(tmp_path / "served-instance"),
     )
     assert served.config["SQLALCHEMY_DATABASE_URI"] == app.config["SQLALCHEMY_DATABASE_URI"]
-    with LiveServer(served) as server:
+    return LiveServer(served)
+
+
+@pytest.fixture
+def live_server(app, tmp_path):
+    """The site at `live_server.url`, on the same database as `app`, CSRF enabled.
+
+    The test's own session (the `app` fixture's) must commit before the browser reads what
+    it wrote, and end its transaction before the browser writes (SQLite locks the file).
+    """
+    with serve(app, tmp_path) as server:
         yield server
     # Nothing a person does in these pages may end in a server error.
     assert not server.server_errors, server.server_errors
