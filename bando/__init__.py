@@ -20,9 +20,11 @@ def create_app(config=None, instance_path=None):
         demo,
         evaluation,
         finance,
+        payments,
         public,
         ranking,
         reports,
+        transparency,
     )
 
     app = make_app(__name__, config, instance_path, os.path.join(ROOT, "templates"))
@@ -34,7 +36,9 @@ def create_app(config=None, instance_path=None):
         ranking,
         budget,
         allocation,
+        transparency,
         reports,
+        payments,
         finance,
         public,
         demo,

@@ -1,131 +1,107 @@
-"""`make bench`: time and memory of bando's heavier paths, as ratios to a baseline.
+"""`make bench`: one table of ratios, each side measured in this run on this machine, with
+its target and a verdict.
 
-Each case runs the real code on a temporary SQLite database, and a baseline that does the
-irreducible part of the same job in the same process (hashing the same bytes, drawing an
-empty page…). The ratio says how much bando adds on top; a change that makes a ratio grow
-is a regression worth a look. Absolute seconds are printed for context only.
+| figure | target |
+|---|---|
+| submissions/s through bando (gunicorn -w 4 + PostgreSQL) ÷ inserts/s of a bare Flask +
+  SQLAlchemy endpoint served the same way | ≥ 0.5 |
+| ranking + allocation, 10 000 proposals × 3 reviews: time ÷ time at 1 000 | ≤ 12, < 1 s |
+| award letters/s ÷ a bare ReportLab page with the same font | ≥ 0.5 |
+| SQL queries per page at 1 000 vs 10 proposals | equal |
+| peak memory of streaming 2 000 letters in a ZIP − 20 letters | < 50 MB |
+
+PostgreSQL is reached at BENCH_DATABASE_URL (default postgresql+psycopg://postgres@
+127.0.0.1:5432/); the bench creates its databases there and drops them. Without it, the
+rows that need it say "not measured". The letters' rows come from benchmarks/letters.py
+(`bench_letters(folder)` returning rows) once that module exists.
 """
 
-import gc
-import hashlib
-import io
+from __future__ import annotations
+
+import importlib.util
+import logging
 import sys
 import tempfile
-import time
-import tracemalloc
+import traceback
 
-from reportlab.pdfgen import canvas
+from benchmarks.common import Row, not_measured
 
-
-def best_of(function, repeat=3):
-    """The best wall time of `repeat` runs (the least disturbed by the machine)."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+LETTERS_FIGURE = "award letters/s ÷ a bare ReportLab page with the same font"
+LETTERS_TARGET = "≥ 0.5"
+ZIP_FIGURE = "peak memory of streaming 2 000 letters in a ZIP − 20 letters"
+ZIP_TARGET = "< 50 MB"
 
 
-def peak_memory(function):
-    gc.collect()
-    tracemalloc.start()
-    function()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+def letters_rows(folder: str) -> list[Row]:
+    """The letters' rows from benchmarks/letters.py when it exists; else "not measured"."""
+    if importlib.util.find_spec("benchmarks.letters") is None:
+        return [
+            not_measured(LETTERS_FIGURE, LETTERS_TARGET, "no award letters yet"),
+            not_measured(ZIP_FIGURE, ZIP_TARGET, "no award letters yet"),
+        ]
+    from benchmarks.letters import bench_letters
+
+    return [as_row(row) for row in bench_letters(folder)]
 
 
-def make_app(folder):
-    from flask_migrate import upgrade
-
-    from bando import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
-            "TESTING": True,
-            "SECRET_KEY": "benchmarks-only-key-not-for-any-real-use",
-        }
-    )
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-    return app
+def as_row(row) -> Row:
+    """A row as Row, from a Row, a dict of its fields or a tuple in their order."""
+    if isinstance(row, Row):
+        return row
+    if isinstance(row, dict):
+        return Row(**row)
+    return Row(*row)
 
 
-def bench_audit_verify(app, events=2000):
-    """Walking the audit chain vs hashing the same canonical bytes in memory."""
-    from bando.core import audit
-    from bando.core.extensions import db
-    from bando.core.models import AuditEvent
-
-    with app.app_context():
-        for i in range(events):
-            audit.append(subject="edition", trigger="bench", reason=f"evento {i}", payload={"i": i})
-        db.session.commit()
-        blobs = [audit.canonical(e) for e in db.session.query(AuditEvent).all()]
-        db.session.expunge_all()
-        verify = best_of(lambda: audit.verify_chain())
-        baseline = best_of(lambda: [hashlib.sha256(b).hexdigest() for b in blobs])
-    return f"audit verify, {events} events", verify, baseline
+def is_memory(row: Row) -> bool:
+    return "memor" in row.figure.lower() or "zip" in row.figure.lower()
 
 
-def bench_call_page(app):
-    """The public page of a call vs the plain 404 page, both rendered through Flask."""
-    from bando.calls.loading import load_shipped_calls
-
-    with app.app_context():
-        load_shipped_calls()
-    client = app.test_client()
-
-    def page():
-        for _ in range(20):
-            assert client.get("/bandi/cdq-2019").status_code == 200
-
-    def baseline():
-        for _ in range(20):
-            client.get("/bandi/nessuno")
-
-    return "call page, 20 requests", best_of(page), best_of(baseline)
+def guarded(name: str, bench) -> list[Row]:
+    """A benchmark's rows; a benchmark that fails gives a row saying so, not a traceback
+    instead of the table."""
+    try:
+        rows = bench()
+    except Exception as error:
+        traceback.print_exc(file=sys.stderr)
+        return [Row(name, "—", "", False, f"failed: {type(error).__name__}: {error}")]
+    return rows if isinstance(rows, list) else [rows]
 
 
-def bench_receipt_memory(app):
-    """Peak memory of a receipt PDF vs a one-line ReportLab PDF."""
-    from bando.applications.models import Application
-    from bando.applications.receipts import receipt_pdf
-
-    with app.app_context():
-        application = Application.query.filter(Application.protocol.isnot(None)).first()
-        if application is None:
-            return None
-        used = peak_memory(lambda: receipt_pdf(application))
-
-    def baseline():
-        page = canvas.Canvas(io.BytesIO())
-        page.drawString(72, 720, "ricevuta")
-        page.save()
-
-    return "receipt PDF, peak memory", used, peak_memory(baseline)
+def verdict(ok: bool | None) -> str:
+    return {True: "ok", False: "MISSED", None: "not measured"}[ok]
 
 
-def main():
-    rows = []
+def print_table(rows: list[Row]) -> None:
+    print()
+    print("| figure | value | target | verdict |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print(f"| {row.figure} | {row.value} | {row.target} | {verdict(row.ok)} |")
+    print()
+    for row in rows:
+        if row.detail:
+            print(f"- {row.figure}: {row.detail}")
+
+
+def main() -> int:
+    # The migrations' and the served apps' log lines are not the table.
+    logging.disable(logging.WARNING)
+    from benchmarks.queries import bench_queries
+    from benchmarks.scale import FIGURE as SCALE
+    from benchmarks.scale import bench_scale
+    from benchmarks.submissions import FIGURE as SUBMISSIONS
+    from benchmarks.submissions import bench_submissions
+
+    submissions = guarded(SUBMISSIONS, lambda: bench_submissions()[0])
+    scale = guarded(SCALE, bench_scale)
     with tempfile.TemporaryDirectory() as folder:
-        app = make_app(folder)
-        rows.append(bench_audit_verify(app))
-        rows.append(bench_call_page(app))
-        with app.app_context():
-            from bando.demo import load_demo
-
-            load_demo()
-        memory = bench_receipt_memory(app)
-    print(f"{'case':38} {'bando':>12} {'baseline':>12} {'ratio':>8}")
-    for name, value, base in rows:
-        print(f"{name:38} {value * 1000:10.1f}ms {base * 1000:10.1f}ms {value / base:8.2f}")
-    if memory:
-        name, value, base = memory
-        print(f"{name:38} {value / 1024:10.0f}KB {base / 1024:10.0f}KB {value / base:8.2f}")
+        letters = guarded(LETTERS_FIGURE, lambda: letters_rows(folder))
+    queries = guarded("SQL queries per page", bench_queries)
+    # The issue's order: the letters' throughput third, their memory last.
+    memory = [row for row in letters if is_memory(row)]
+    throughput = [row for row in letters if not is_memory(row)]
+    print_table(submissions + scale + throughput + queries + memory)
     return 0
 
 

@@ -14,6 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import text
 
 from bando import create_app
@@ -21,6 +22,11 @@ from bando.core.extensions import db
 from tests.openapi_check import DocumentChecker
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+# The property tests assert outcomes, never speed: a loaded machine must not fail them
+# (speed is measured by `make bench`).
+settings.register_profile("bando", deadline=None)
+settings.load_profile("bando")
 
 
 def pytest_report_header(config):

@@ -22,7 +22,9 @@ ORDER = [
     "bando.ranking",
     "bando.budget",
     "bando.allocation",
+    "bando.transparency",
     "bando.reports",
+    "bando.payments",
     "bando.finance",
     "bando.public",
 ]

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from bando.accounts.models import ROLES, ApiToken, Organisation, User
 from bando.accounts.passwords import hash_password, password_problem, verify_password
@@ -414,7 +415,12 @@ def issue_token(user: User, hours: int) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
+    # Its user in the same query: every API request asks for both.
+    row = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_sha256 == _digest(token))
+        .options(joinedload(ApiToken.user))
+    )
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user

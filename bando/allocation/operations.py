@@ -16,7 +16,7 @@ transaction. Flush, never commit: the caller commits.
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bando.accounts.models import User
 from bando.allocation.models import AllocationDecision, AllocationRun
@@ -90,17 +90,21 @@ def rules_of(
 
 
 def ranked(edition: Edition) -> list[RankingEntry]:
+    """The approved ranking with each proposal, its award and the award's payments (what
+    was paid is read for every row), in one query for any number of proposals."""
     return list(
         db.session.scalars(
             select(RankingEntry)
             .where(RankingEntry.edition_id == edition.id)
             .options(
-                selectinload(RankingEntry.application).selectinload(Application.neighbourhood),
-                selectinload(RankingEntry.application).selectinload(Application.award),
-                selectinload(RankingEntry.application).selectinload(Application.organisation),
+                joinedload(RankingEntry.application).options(
+                    joinedload(Application.neighbourhood),
+                    joinedload(Application.organisation),
+                    joinedload(Application.award).joinedload(Award.payments),
+                )
             )
             .order_by(RankingEntry.position)
-        )
+        ).unique()
     )
 
 

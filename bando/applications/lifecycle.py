@@ -11,9 +11,14 @@ whole unit of work, so a change and everything that goes with it (audit event,
 notifications) land together or not at all. A refusal writes nothing.
 
 Concurrency:
-- the protocol effect locks the edition row (SELECT … FOR UPDATE on PostgreSQL; SQLite
-  serialises writers) only to bump Edition.protocol_counter: protocol numbers are
-  unique and gap-free, since a rolled-back submission rolls its number back too.
+- every row the guards and the effects read is loaded first (`read_ahead`, a few eager
+  queries), and the checks run, before any lock is taken;
+- then the protocol effect takes the edition's row lock with the one UPDATE that bumps
+  Edition.protocol_counter (re-checking there that the call is open and its deadline not
+  passed): protocol numbers are unique and gap-free, since a rolled-back submission rolls
+  its number back too. From that UPDATE to the commit the transaction only writes: the
+  application, its notifications, the audit event. Submissions to one call queue on that
+  short span only.
 - Application has a version column: a change based on a stale read fails at flush and
   becomes ConcurrentChange (HTTP 409), after a rollback, with nothing written.
 - Locks are always taken in the same order — edition, application, audit head — so two
@@ -27,13 +32,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from bando.accounts.models import User
+from bando.accounts.models import Organisation, User
 from bando.applications.facts import application_facts
 from bando.applications.models import Application
 from bando.applications.notifications import NOTICES, queue_notification
-from bando.calls.lifecycle import lock_edition
+from bando.calls.models import Edition, Neighbourhood
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
@@ -47,7 +54,7 @@ from bando.core.transitions import (
     stale_is_conflict,
 )
 from workflows import application as application_machine
-from workflows.machine import Refused
+from workflows.machine import Refusal, Refused
 from workflows.timezone import rome, within
 
 MACHINE = application_machine.MACHINE
@@ -86,6 +93,7 @@ def fire(
     """
     now = now or utcnow()
     reason = (reason or "").strip()
+    read_ahead(application, trigger)
     facts = application_facts(application, trigger, actor, reason, now=now)
     move = Move(
         trigger=trigger,
@@ -121,23 +129,84 @@ def fire(
     return event
 
 
+def read_ahead(application: Application, trigger: str) -> None:
+    """Loads, in a fixed handful of queries, the rows the guards and the effects of
+    `trigger` read (the call's rules, the proposal, its documents, who is told), so that
+    nothing is read lazily once a lock is held. Attributes already loaded are kept."""
+    options = []
+    if trigger == "submit":  # completeness: the call's rules and the whole proposal
+        options += [
+            joinedload(Application.edition).options(
+                selectinload(Edition.neighbourhoods).selectinload(Neighbourhood.guidelines),
+                selectinload(Edition.guidelines),
+            ),
+            joinedload(Application.neighbourhood),
+            selectinload(Application.guidelines),
+            selectinload(Application.budget_lines),
+            selectinload(Application.attachments),
+        ]
+    if trigger in NOTICES:  # the notification: the organisation and its users
+        options.append(joinedload(Application.organisation).selectinload(Organisation.users))
+    if options and application.id is not None:
+        # The object is already in the session: the options load what it lacks onto it.
+        db.session.scalars(
+            select(Application).where(Application.id == application.id).options(*options)
+        ).unique().all()
+
+
 # --- the effects of the moves, run by the Machine -----------------------------------------
+
+
+def take_protocol_number(edition_id: int, now: datetime) -> tuple[int, str] | None:
+    """Bumps the call's protocol counter if the call still takes submissions at `now`:
+    (the number, the call's prefix), or None having changed nothing.
+
+    One UPDATE … RETURNING: it takes the edition's row lock (held until the commit), and
+    its WHERE asks again, on the row as committed, what the guards asked before the lock
+    (the call open, its deadline not passed), so a call closed meanwhile refuses."""
+    row = db.session.execute(
+        update(Edition)
+        .where(Edition.id == edition_id, Edition.state == "open", Edition.closes_at > now)
+        .values(
+            protocol_counter=Edition.protocol_counter + 1,
+            # The row changed: edits of the call based on an earlier read are stale, as
+            # they were when the counter was bumped through the ORM.
+            version_id=Edition.version_id + 1,
+        )
+        .returning(Edition.protocol_counter, Edition.protocol_prefix, Edition.version_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        return None
+    edition = db.session.identity_map.get(db.session.identity_key(Edition, edition_id))
+    if edition is not None:  # the session's copy as the database now has it
+        set_committed_value(edition, "protocol_counter", row.protocol_counter)
+        set_committed_value(edition, "version_id", row.version_id)
+    return row.protocol_counter, row.protocol_prefix
 
 
 @MACHINE.effect("submit")
 def assign_protocol(application: Application, move: Move) -> None:
     """The next protocol number of the call, taken under the edition's row lock."""
-    edition = lock_edition(application.edition_id)
-    # The call may have closed while this submission was checked: ask the same guard
-    # again on the edition as committed.
-    late = application_machine.GUARDS["edition_open"](
-        replace(move.facts, edition_state=edition.state)
-    )
-    if late is not None:
-        raise Refused([late])
-    edition.protocol_counter += 1
-    application.protocol_number = edition.protocol_counter
-    application.protocol = f"{edition.protocol_prefix}/{edition.protocol_counter:04d}"
+    taken = take_protocol_number(application.edition_id, move.now)
+    if taken is None:
+        # The call closed (or its deadline moved) while this submission was checked: the
+        # same guards, asked on the edition as committed, say why.
+        edition = db.session.scalar(
+            select(Edition)
+            .where(Edition.id == application.edition_id)
+            .execution_options(populate_existing=True)
+        )
+        facts = replace(move.facts, edition_state=edition.state, closes_at=edition.closes_at)
+        late = [
+            refusal
+            for name in ("edition_open", "before_closing")
+            if (refusal := application_machine.GUARDS[name](facts)) is not None
+        ]
+        raise Refused(late or [Refusal("edition_not_open", "il bando non accetta più domande")])
+    number, prefix = taken
+    application.protocol_number = number
+    application.protocol = f"{prefix}/{number:04d}"
     application.submitted_at = move.now
     move.details["protocol"] = application.protocol
 

@@ -302,6 +302,9 @@ RULES_SPEC = {
     # Days to accept an award, and to file the final report after the project's end.
     "acceptance_days": (_integer(1, 365), 15),
     "report_due_days": (_integer(1, 730), 60),
+    # The final contribution after the report (scoring.balance): cut in proportion when
+    # the accepted expenses fall short of the planned cost, or whole once spent.
+    "final_contribution": (_choice("proportional", "full_if_spent"), "proportional"),
 }
 
 # A check of admissibility the officer ticks by hand (a signature, a place…); with a

@@ -120,6 +120,11 @@ class Edition(db.Model):
         return int(self._rule("report_due_days", 60))
 
     @property
+    def final_contribution_rule(self) -> str:
+        """scoring.balance's rule: "proportional" (the default) or "full_if_spent"."""
+        return str(self._rule("final_contribution", "proportional"))
+
+    @property
     def admissibility_checks(self) -> list[dict]:
         """The checks the officer ticks: [{code, label, neighbourhood (slug or None)}]."""
         return [

@@ -153,9 +153,10 @@ def endpoint(
     body (the view gets it as `body=`; with validate=False, the JSON object itself, for an
     operation that reports the schema's problems together with the rules'). `ok`: (status,
     description, schema or media type dict) of success. `errors`: the other statuses the
-    view may answer, with why; 400, 401, 403, 404, 413 and 422 are added where the
-    declaration implies them, 503 (database out of reach) everywhere. `headers`: the
-    request headers the view reads, as OpenAPI parameters (e.g. Idempotency-Key).
+    view may answer, with why (or a (why, schema) pair for another success); 400, 401,
+    403, 404, 413 and 422 are added where the declaration implies them, 503 (database out
+    of reach) everywhere. `headers`: the request headers the view reads, as OpenAPI
+    parameters (e.g. Idempotency-Key).
     """
     path, parameters = _openapi_path(rule)
     parameters += headers
@@ -177,7 +178,8 @@ def endpoint(
         implied[413] = "the body is larger than the server accepts"
     implied[503] = "the database cannot be reached: retry after Retry-After seconds"
     for status, description in {**implied, **(errors or {})}.items():
-        responses[status] = (description, None)
+        # Another success may come with its schema: (description, schema).
+        responses[status] = description if isinstance(description, tuple) else (description, None)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)

@@ -17,7 +17,7 @@ ROLE_LINKS = {
     "applicant": [("applicant.dashboard", _l("Le mie domande"))],
     "officer": [("officer.dashboard", _l("Istruttoria"))],
     "evaluator": [("evaluation.dashboard", _l("Valutazione"))],
-    "finance": [("finance.dashboard", _l("Contabilità"))],
+    "finance": [("payments.dashboard", _l("Contabilità"))],
     "admin": [("admin.dashboard", _l("Amministrazione"))],
 }
 

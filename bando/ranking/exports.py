@@ -2,7 +2,6 @@
 approval (verbale) as a PDF, with every proposal's points per criterion, its total, its
 position and its outcome, the committee and the dates of their declarations."""
 
-import csv
 import io
 from xml.sax.saxutils import escape
 
@@ -15,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from bando.calls.models import Edition
+from bando.core.csvfile import csv_bytes
 from bando.core.formatting import moment
 from bando.core.timeutil import utcnow
 from bando.ranking.models import RankingEntry
@@ -63,12 +63,7 @@ def table(edition: Edition, entries: list[RankingEntry]) -> tuple[list[str], lis
 
 
 def ranking_csv(edition: Edition, entries: list[RankingEntry]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    header, rows = table(edition, entries)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(*table(edition, entries))
 
 
 def ranking_xlsx(edition: Edition, entries: list[RankingEntry]) -> bytes:
@@ -86,6 +81,13 @@ def ranking_xlsx(edition: Edition, entries: list[RankingEntry]) -> bytes:
     by_hood.append(header)
     for row in sorted(rows, key=lambda r: (r[5], r[1])):
         by_hood.append(row)
+    # openpyxl writes a text starting with "=" as a formula: an organisation's name must
+    # stay text (formula injection).
+    for page in (sheet, by_hood):
+        for line in page.iter_rows():
+            for cell in line:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,4 +2,6 @@
 
 
 def init_app(app):
-    from bando.reports import models  # noqa: F401  (tables)
+    from bando.reports import api, models, operations, pages  # noqa: F401  (routes, tables, tick)
+
+    app.register_blueprint(pages.bp)

@@ -72,19 +72,24 @@ def test_call_page_is_drawn_with_the_kit(app, live_url, tmp_path):
     for _ in range(4):  # four grants within the call's maximum per project: half the cap
         award(edition, 10_000_00)
     db.session.commit()
-    image = screenshot(f"{live_url}/bandi/cdq-prova", tmp_path / "call.png")
+    image = screenshot(f"{live_url}/bandi/cdq-prova", tmp_path / "call.png", height=2600)
     # The centre header is the kit's blue across the page; the body below is white.
     assert close_to(image.getpixel((20, 100)), PRIMARY)
     assert close_to(image.getpixel((image.width - 20, 100)), PRIMARY)
     assert close_to(image.getpixel((20, 600)), (255, 255, 255))
-    # The progress bar is drawn: half of it green (committed 50 %), half grey.
-    greens = [
-        (x, y)
-        for y in range(250, 900, 2)
-        for x in range(image.width // 2, image.width, 2)
-        if close_to(image.getpixel((x, y)), (0, 128, 85), tolerance=30)
-    ]
-    assert greens, "no progress bar in the page"
+    # The budget chart is drawn: on the call's bar, the committed half (unpaid blue) is as
+    # long as the available half (light blue) — 50 % of the cap.
+    committed, available = (0, 102, 204), (207, 224, 243)
+    bars = []
+    for y in range(300, image.height, 2):
+        row = [image.getpixel((x, y)) for x in range(image.width)]
+        blue = sum(close_to(pixel, committed, tolerance=20) for pixel in row)
+        light = sum(close_to(pixel, available, tolerance=20) for pixel in row)
+        if blue > 200 and light > 200:
+            bars.append((blue, light))
+    assert bars, "no budget chart in the page"
+    blue, light = bars[0]
+    assert abs(blue - light) <= 0.1 * (blue + light), (blue, light)
 
 
 def test_home_page_is_drawn_with_the_kit(app, live_url, tmp_path):

@@ -171,7 +171,7 @@ def test_everyone_lands_on_their_own_page(app):
         ("applicant", "/domande"),
         ("officer", "/istruttoria/"),
         ("evaluator", "/valutazione"),
-        ("finance", "/profilo"),
+        ("finance", "/contabilita/"),
         ("admin", "/profilo"),
     ):
         user = create_user(role)

@@ -12,6 +12,7 @@ from babel.messages.extract import extract_from_file
 from sqlalchemy import func, select
 
 from bando import ROOT
+from bando.accounts.models import User
 from bando.allocation import operations
 from bando.allocation.models import AllocationRun
 from bando.allocation.pages import read_alternative
@@ -426,3 +427,47 @@ def test_the_pages_read_in_english(app, client):
     assert "Allocation of the grants" in html and "With the call's rules" in html
     public = text(client.get(f"/bandi/{edition.code}"))
     assert "Committed: 0% of the cap" in public and "Resources of the call" in public
+
+
+def statements_of(client, url) -> int:
+    from sqlalchemy import event
+
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    client.get(url)  # once before counting: what a first request caches
+    # The requests share the test's session: nothing of the setup stays loaded in it.
+    db.session.expunge_all()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(sent)
+
+
+def test_the_allocation_and_budget_pages_read_a_fixed_number_of_queries(app, client):
+    """A call of three proposals and one of nine, each allocated with payments on its
+    awards: their pages send as many statements (no query per proposal or award)."""
+    calls = []
+    for size in (3, 9):
+        edition, officer, rows = ranked_world([500] * size, cap_euro=250 * size)
+        allocate(edition, officer)
+        for award in db.session.scalars(select(Award).where(Award.edition_id == edition.id)):
+            db.session.add(
+                Payment(award=award, kind="advance", amount_cents=100_00, paid_at=utcnow())
+            )
+        db.session.commit()
+        calls.append((edition.code, officer.id))
+    counts = []
+    for code, officer_id in calls:
+        login(client, db.session.get(User, officer_id))
+        counts.append(
+            (
+                statements_of(client, f"/istruttoria/bandi/{code}/assegnazione"),
+                statements_of(client, f"/bandi/{code}"),
+            )
+        )
+    assert counts[0] == counts[1], counts

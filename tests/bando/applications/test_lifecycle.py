@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bando.accounts.models import User
@@ -325,3 +326,73 @@ def test_submitting_to_a_closed_edition_is_refused(world):
     with pytest.raises(TransitionRefused) as refused:
         fire(application, "submit", owner)
     assert refused.value.code == "edition_not_open"
+
+
+def _changed_behind_the_session(edition, **values):
+    """The edition changed in the database as another transaction would have, while this
+    session still holds its earlier read (the guards see the old values)."""
+    db.session.execute(
+        update(Edition)
+        .where(Edition.id == edition.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"state": "closed"}, "edition_not_open"),
+        ({"closes_at": utcnow() - timedelta(minutes=1)}, "deadline_passed"),
+    ],
+)
+def test_a_call_closed_after_the_checks_refuses_under_the_lock(world, change, code):
+    """The guards pass on the session's copy of the call; the counter's UPDATE asks again
+    on the row as committed, and a call closed (or its deadline moved) meanwhile refuses,
+    taking no number and writing nothing."""
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    application = create_application(edition, organisation, owner)
+    db.session.commit()
+    before = (count(AuditEvent), count(Notification))
+    assert edition.state == "open"  # loaded: the guards will see it open
+    _changed_behind_the_session(edition, **change)
+    with pytest.raises(TransitionRefused) as refused:
+        fire(application, "submit", owner)
+    assert refused.value.code == code
+    db.session.flush()
+    assert db.session.scalar(select(Edition.protocol_counter).where(Edition.id == edition.id)) == 0
+    assert application.protocol is None and application.state == "draft"
+    assert (count(AuditEvent), count(Notification)) == before
+
+
+def test_submission_reads_everything_before_taking_the_calls_lock(world):
+    """From the UPDATE that bumps the protocol counter (the call's row lock) to the end of
+    fire(), only writes and the audit head's lock: no row is read lazily while other
+    submissions to the call wait."""
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+    application = create_application(edition, organisation, owner)
+    db.session.commit()
+    db.session.expire_all()  # as a request finds it: nothing loaded yet
+    application = db.session.get(Application, application.id)
+    owner = db.session.get(User, owner.id)
+    statements = []
+
+    def record(conn, cursor, text, parameters, context, executemany):
+        statements.append(" ".join(text.split()))
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        fire(application, "submit", owner)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    db.session.commit()
+    locked = next(i for i, s in enumerate(statements) if s.startswith("UPDATE edition"))
+    under_lock = statements[locked:]
+    reads = [
+        s for s in under_lock if s.startswith("SELECT") and not s.startswith("SELECT audit_head")
+    ]
+    assert reads == [], reads
+    assert application.protocol == f"{edition.protocol_prefix}/0001"
+    assert count(Notification) == 2  # the PEC and the owner: read before the lock

@@ -1,0 +1,145 @@
+"""The payments' API: what is due and paid on an application, finance's recording of a
+payment (idempotent with the `Idempotency-Key` header), the register of a call (JSON, CSV)."""
+
+from flask import Response, request
+from sqlalchemy import select
+
+from bando.applications import rules
+from bando.calls.models import Edition
+from bando.core.api import OPERATIONS, ApiError, endpoint
+from bando.core.extensions import db
+from bando.payments import operations
+from bando.payments.exports import register_csv
+from bando.payments.schemas import ApplicationPayments, PaymentIn, PaymentOut, Register
+
+READERS = ("finance", "officer", "admin")
+
+
+def _visible(user, application_id):
+    application = rules.visible_application(user, application_id)
+    if application is None or not (rules.is_member(user, application) or user.role in READERS):
+        raise ApiError(404, "application not found")
+    return application
+
+
+def _edition(code) -> Edition:
+    edition = db.session.scalar(select(Edition).where(Edition.code == code))
+    if edition is None:
+        raise ApiError(404, "edition not found")
+    return edition
+
+
+def application_payments(application) -> dict:
+    award = application.award
+    return {
+        "application_id": application.id,
+        "award": award.amount_cents if award else 0,
+        "final_contribution": award.final_amount_cents if award else None,
+        "paid": award.paid_cents if award else 0,
+        "withholding_exempt": bool(application.organisation.withholding_exempt),
+        "due": [
+            {
+                "kind": d.kind,
+                "amount": d.amount_cents,
+                "withholding": d.withholding_cents,
+                "net": d.net_cents,
+            }
+            for d in operations.due_payments(application)
+        ],
+        "payments": [operations.payment_view(p) for p in (award.payments if award else [])],
+    }
+
+
+@endpoint(
+    "GET",
+    "/applications/<int:application_id>/payments",
+    summary="The award's payments and what is due now (the organisation, finance, officer)",
+    tag="payments",
+    ok=(200, "payments and dues", ApplicationPayments),
+)
+def list_payments(user, application_id):
+    return ApplicationPayments.of(application_payments(_visible(user, application_id)))
+
+
+@endpoint(
+    "POST",
+    "/applications/<int:application_id>/payments",
+    summary="Record the payment due now (advance, balance) or the recovery; the amount and "
+    "the 4 % withholding are computed. With an Idempotency-Key header a retried request "
+    "returns the payment already recorded (200) instead of a second one",
+    tag="payments",
+    roles=("finance",),
+    body=PaymentIn,
+    ok=(201, "recorded (200 when replayed by its Idempotency-Key)", PaymentOut),
+    errors={
+        200: ("the payment already recorded with this Idempotency-Key", PaymentOut),
+        409: "nothing of that kind is due now, or it was already recorded",
+        422: "invalid data, or an Idempotency-Key used for another payment",
+    },
+)
+def record_payment(user, application_id, body: PaymentIn):
+    application = _visible(user, application_id)
+    payment, created = operations.pay_once(
+        application.id,
+        body.kind,
+        user,
+        reference=body.reference,
+        key=request.headers.get("Idempotency-Key"),
+    )
+    return PaymentOut.of(operations.payment_view(payment)), 201 if created else 200
+
+
+# The header that makes a retry safe, in the document too.
+next(
+    o
+    for o in OPERATIONS
+    if o.method == "post" and o.path == "/applications/{application_id}/payments"
+).parameters.append(
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "a key of the client's choosing (1-100 visible ASCII characters): a "
+        "request repeated with it returns the payment already recorded",
+        "schema": {"type": "string", "maxLength": 100},
+    }
+)
+
+
+@endpoint(
+    "GET",
+    "/editions/<code>/payments",
+    summary="The payment register of a call",
+    tag="payments",
+    roles=READERS,
+    ok=(200, "the register", Register),
+)
+def edition_payments(user, code):
+    payments = operations.register(_edition(code))
+    return Register.of(
+        {
+            "edition": code,
+            "paid": sum(
+                -p.amount_cents if p.kind == "recovery" else p.amount_cents for p in payments
+            ),
+            "withholding": sum(p.withholding_cents for p in payments),
+            "payments": [operations.payment_view(p) for p in payments],
+        }
+    )
+
+
+@endpoint(
+    "GET",
+    "/editions/<code>/payments.csv",
+    summary="The payment register of a call as CSV",
+    tag="payments",
+    roles=READERS,
+    ok=(200, "the CSV", {"text/csv": {}}),
+)
+def edition_payments_csv(user, code):
+    edition = _edition(code)
+    return Response(
+        register_csv(operations.register(edition)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="pagamenti-{edition.code}.csv"'},
+    )
