@@ -34,6 +34,7 @@ from bando.applications.schemas import (
     Submitted,
     TickIn,
 )
+from bando.core import idempotency
 from bando.core.api import ApiError, endpoint
 from bando.core.audit import event_view, events_of_application
 from bando.core.operations import commit
@@ -211,19 +212,24 @@ _MOVE_ERRORS = {403: "only the owning organisation", 409: "refused by the state 
         403: "only the owning organisation",
         409: "incomplete (errors.submission lists every missing part), deadline passed, "
         "or not a draft",
+        422: "the Idempotency-Key was used for a different request",
     },
+    headers=(idempotency.PARAMETER,),
 )
 def submit_application(user, application_id, body: Reason):
-    application = _own(user, application_id)
-    submit(application, user)
-    commit()
-    return Submitted.of(
-        {
-            "state": "submitted",
-            "protocol": application.protocol,
-            "submitted_at": application.submitted_at,
-        }
-    )
+    def work():
+        application = _own(user, application_id)
+        submit(application, user)
+        return Submitted.of(
+            {
+                "state": "submitted",
+                "protocol": application.protocol,
+                "submitted_at": application.submitted_at,
+            }
+        )
+
+    # A client that lost the answer retries with the same key and gets the same protocol.
+    return idempotency.once(user, work)
 
 
 @endpoint(

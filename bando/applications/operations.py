@@ -247,6 +247,8 @@ def create_draft(actor: User, data) -> Application:
     code = data.get("edition") if isinstance(data, dict) else None
     edition = _edition_for(code) if isinstance(code, str) and code.strip() else None
     given = read_proposal(NewProposal, data, edition)
+    if edition is None:  # a code of blanks passes the schema's length check
+        raise OperationError(422, "bando inesistente", {"edition": ["indicare il bando"]})
     if utcnow() < edition.opens_at:
         raise OperationError(
             409, f"il bando «{edition.title}» non è ancora aperto", code="edition_not_open"

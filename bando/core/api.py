@@ -144,6 +144,7 @@ def endpoint(
     multipart: dict | None = None,
     ok: tuple[int, str, object],
     errors: dict[int, str] | None = None,
+    headers: tuple[dict, ...] = (),
 ):
     """Declares an endpoint of the API.
 
@@ -154,9 +155,11 @@ def endpoint(
     description, schema or media type dict) of success. `errors`: the other statuses the
     view may answer, with why (or a (why, schema) pair for another success); 400, 401,
     403, 404, 413 and 422 are added where the declaration implies them, 503 (database out
-    of reach) everywhere.
+    of reach) everywhere. `headers`: the request headers the view reads, as OpenAPI
+    parameters (e.g. Idempotency-Key).
     """
     path, parameters = _openapi_path(rule)
+    parameters += headers
     responses: dict[int, tuple[str, object]] = {ok[0]: (ok[1], ok[2])}
     implied = {}
     if roles is not None:
@@ -165,6 +168,9 @@ def endpoint(
             implied[403] = f"only for: {', '.join(roles)}"
     if body is not None:
         implied[400] = "the body is not a JSON object"
+        implied[422] = "invalid data, messages by field"
+    if headers:
+        implied[400] = "a malformed header"
         implied[422] = "invalid data, messages by field"
     if parameters:
         implied[404] = "not found, or not visible to this user"

@@ -54,7 +54,8 @@ def diagram_command():
 
 
 def init_app(app):
+    from bando.core.backup import backup_command
     from bando.core.mail import mail_group
 
-    for command in (audit_group, tick_command, diagram_command, mail_group):
+    for command in (audit_group, tick_command, diagram_command, mail_group, backup_command):
         app.cli.add_command(command)

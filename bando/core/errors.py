@@ -6,7 +6,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -216,10 +216,14 @@ def init_app(app):
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):
-        if isinstance(error, OperationalError) or error.connection_invalidated:
+        # InterfaceError: the driver's connection object is closed or broken (psycopg
+        # raises it when the server went away between two statements).
+        if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
             return unavailable(error)
         return unexpected(error)
 
+    # The pool gave up on a connection it could not revive, or waited too long for one.
+    app.register_error_handler(DisconnectionError, unavailable)
     app.register_error_handler(PoolTimeout, unavailable)
 
     @app.errorhandler(Exception)

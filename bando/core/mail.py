@@ -9,6 +9,7 @@ import contextlib
 import re
 import smtplib
 import unicodedata
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -24,6 +25,9 @@ from bando.core.timeutil import utcnow
 
 MAX_ATTEMPTS = 5
 BATCH = 200
+# A claim older than this, never marked sent: its sender died mid-way (a message takes
+# seconds; a batch, minutes).
+UNCERTAIN_AFTER = timedelta(minutes=30)
 
 
 class UnsafeMessage(ValueError):
@@ -66,7 +70,9 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
     message["To"] = _address("To", notification.to_address)
     message["Subject"] = _header("Subject", notification.subject)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    message["Message-ID"] = notification.message_id or make_msgid(
+        domain=parseaddr(sender)[1].rpartition("@")[2] or None
+    )
     message.set_content(notification.body or "")
     return message
 
@@ -80,44 +86,80 @@ def _connect(config) -> smtplib.SMTP:
     return smtp
 
 
-def send_pending(app=None) -> int:
-    """Sends every unsent notification (up to a batch); returns how many went out.
+def _claim(app, after: int) -> int | None:
+    """Claims the next pending message and commits the claim, before it is sent: a
+    process that dies after the SMTP server took it but before marking it sent leaves it
+    claimed, and no later run sends it again. One at a time, so a crash strands at most
+    the message in flight; in id order after `after`, so a run tries each message once."""
+    notification = db.session.scalar(
+        select(Notification)
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.claimed_at.is_(None),
+            Notification.attempts < MAX_ATTEMPTS,
+            Notification.id > after,
+        )
+        .order_by(Notification.id)
+        .limit(1)
+        # Two app processes never claim the same message (ignored by SQLite, where
+        # writers are serialised anyway).
+        .with_for_update(skip_locked=True)
+    )
+    if notification is None:
+        db.session.commit()
+        return None
+    # Counted before anything can fail: a message that cannot be built or sent is retried
+    # up to MAX_ATTEMPTS, and never holds back the ones after it.
+    notification.attempts += 1
+    notification.claimed_at = utcnow()
+    # Kept from the first attempt: any copy ever sent carries the same Message-ID.
+    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
+    notification.message_id = notification.message_id or make_msgid(domain=domain)
+    db.session.commit()
+    return notification.id
 
-    Failures are recorded on the row (attempts, last_error) and retried on the next call,
-    up to MAX_ATTEMPTS; this function never raises because of the mail server.
+
+def _release(notification: Notification, error: str) -> None:
+    """Not sent (the server refused it, or it could not be built): pending again."""
+    notification.claimed_at = None
+    notification.last_error = error[:2000]
+    db.session.commit()
+
+
+def send_pending(app=None, ids: list[int] | None = None) -> int:
+    """Sends the unsent notifications (up to a batch); returns how many went out.
+
+    Each message is claimed (committed) before it is sent and marked sent (committed)
+    right after. Failures are recorded on the row (attempts, last_error) and retried on
+    the next call, up to MAX_ATTEMPTS; this function never raises because of the mail
+    server. `ids`: messages already claimed (see resend_uncertain).
     """
     app = app or current_app._get_current_object()
     config = app.config
-    pending = list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
-            .order_by(Notification.id)
-            .limit(BATCH)
-            # Two app processes never send the same message twice (ignored by SQLite,
-            # where writers are serialised anyway).
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not pending:
-        return 0
     sender = config.get("MAIL_SENDER") or "bando@localhost"
+    given = list(ids) if ids is not None else None
     sent = 0
     smtp = None
+    last = 0
     try:
-        if config.get("MAIL_SERVER"):
-            try:
-                smtp = _connect(config)
-            except (OSError, smtplib.SMTPException) as error:
-                for notification in pending:
-                    notification.attempts += 1
-                    notification.last_error = f"connessione SMTP: {error}"[:2000]
-                app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
-                return 0
-        for notification in pending:
-            # Counted before anything can fail: a message that cannot be built or sent is
-            # retried up to MAX_ATTEMPTS, and never holds back the ones after it.
-            notification.attempts += 1
+        for _ in range(BATCH):
+            if given is not None:
+                notification_id = given.pop(0) if given else None
+            else:
+                notification_id = _claim(app, last)
+            if notification_id is None:
+                break
+            last = notification_id
+            notification = db.session.get(Notification, notification_id)
+            if smtp is None and config.get("MAIL_SERVER"):
+                try:
+                    smtp = _connect(config)
+                except (OSError, smtplib.SMTPException) as error:
+                    _release(notification, f"connessione SMTP: {error}")
+                    for other in given or ():
+                        _release(db.session.get(Notification, other), f"connessione SMTP: {error}")
+                    app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
+                    break
             try:
                 message = build_message(notification, sender)
                 if smtp is None:
@@ -125,24 +167,44 @@ def send_pending(app=None) -> int:
                 else:
                     smtp.send_message(message)
             except (OSError, smtplib.SMTPException) as error:
-                notification.last_error = str(error)[:2000]
                 app.logger.warning(
                     "mail %s to %r failed: %s", notification.id, notification.to_address, error
                 )
+                _release(notification, str(error))
                 continue
             except Exception as error:  # a message that cannot be built (bad header, encoding)
-                notification.last_error = f"messaggio non valido: {error}"[:2000]
                 app.logger.warning("mail %s refused: %s", notification.id, error)
+                _release(notification, f"messaggio non valido: {error}")
                 continue
             notification.sent_at = utcnow()
             notification.last_error = ""
+            db.session.commit()
             sent += 1
     finally:
         if smtp is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 smtp.quit()
-        db.session.commit()
     return sent
+
+
+def uncertain(older_than: timedelta = UNCERTAIN_AFTER):
+    """Messages claimed long ago and never marked: the process sending them died, and
+    whether the server got them is unknown. Not resent by themselves (see the README)."""
+    return select(Notification).where(
+        Notification.sent_at.is_(None),
+        Notification.claimed_at.is_not(None),
+        Notification.claimed_at < utcnow() - older_than,
+    )
+
+
+def resend_uncertain(app=None) -> int:
+    """Sends the uncertain messages again, each with its first Message-ID, so a copy the
+    server did get is recognisable as the same message (a person decides to do this)."""
+    ids = [n.id for n in db.session.scalars(uncertain())]
+    for notification in db.session.scalars(select(Notification).where(Notification.id.in_(ids))):
+        notification.claimed_at = utcnow()
+    db.session.commit()
+    return send_pending(app, ids)
 
 
 @event.listens_for(Session, "after_flush")
@@ -184,11 +246,26 @@ def mail_group():
 
 
 @mail_group.command("send")
+@click.option(
+    "--resend-uncertain",
+    "resend",
+    is_flag=True,
+    help="Also send again the messages whose sending was interrupted (same Message-ID).",
+)
 @with_appcontext
-def mail_send():
+def mail_send(resend):
     """Send the queued notifications (suited to cron)."""
-    sent = send_pending(current_app._get_current_object())
+    app = current_app._get_current_object()
+    sent = send_pending(app)
+    if resend:
+        sent += resend_uncertain(app)
     left = db.session.scalar(
         select(db.func.count(Notification.id)).where(Notification.sent_at.is_(None))
     )
     click.echo(f"sent: {sent}, still queued: {left}")
+    doubtful = db.session.scalar(select(db.func.count()).select_from(uncertain().subquery()))
+    if doubtful:
+        click.echo(
+            f"interrupted while sending: {doubtful} (the server may have them; "
+            "check, then `bando mail send --resend-uncertain`)"
+        )

@@ -220,6 +220,17 @@ def test_the_organisation_limit_per_edition(client, edition):
     assert db.session.scalar(select(func.count(Application.id))) == 2
 
 
+@pytest.mark.parametrize("code", ["   ", "\t"])
+def test_a_blank_edition_code_is_a_field_error(client, edition, code):
+    _, headers = register(client)
+    response = client.post(
+        "/api/v1/applications", headers=headers, json={**proposal(edition), "edition": code}
+    )
+    assert response.status_code == 422
+    assert "edition" in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count(Application.id))) == 0
+
+
 def test_without_a_token(client, edition):
     response = client.post("/api/v1/applications", json=proposal(edition))
     assert response.status_code == 401

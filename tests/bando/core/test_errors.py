@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import abort
+from sqlalchemy import text
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import TooManyRequests
 
 from bando import create_app
@@ -269,5 +271,89 @@ def test_losing_the_database_gives_503_then_recovers(app, tmp_path, postgres_onl
     assert "cdq-raggiungibile" in client.get("/api/v1/editions").get_data(as_text=True)
     assert client.get("/").status_code == 200
     relay.cut()
+    with served.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InterfaceError("SELECT 1", {}, Exception("connection already closed")),
+        DisconnectionError("connection invalidated"),
+        OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+    ],
+    ids=["interface", "disconnection", "operational"],
+)
+def test_every_kind_of_lost_connection_is_a_503(app, tmp_path, error, caplog):
+    """The driver's closed connection, the pool's failed revival, the server gone: each a
+    503 page (both languages) or JSON, one warning in the log, no trace."""
+
+    def lose():
+        raise error
+
+    app.add_url_rule("/prova-connessione", view_func=lose)
+    app.add_url_rule("/api/v1/prova-connessione", endpoint="api_lose", view_func=lose)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        assert_unavailable(client.get("/prova-connessione"))
+        assert_unavailable(client.get("/prova-connessione?lang=en"), "en")
+        response = client.get("/api/v1/prova-connessione")
+        assert_unavailable(response)
+        assert response.mimetype == "application/json"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_sqlite_file_out_of_reach_gives_503_then_recovers(app, tmp_path, caplog):
+    """The database file replaced by something SQLite cannot open (a disk unmounted, a
+    restore in progress): 503; the file back: the next request is served."""
+    if PG_URL:
+        pytest.skip("SQLite only")
+    create_edition("cdq-su-file")
+    db.session.commit()
+    path = tmp_path / "bando.sqlite3"
+    assert db.engine.url.database == str(path)
+    served = app_on(app, tmp_path, f"sqlite:///{path}")
+    client = served.test_client()
+    assert client.get("/api/v1/editions").status_code == 200
+    with served.app_context():
+        db.engine.dispose()  # the open connections would still read the moved file
+    aside = tmp_path / "altrove.sqlite3"
+    path.rename(aside)
+    path.mkdir()  # what stands in its place cannot be opened as a database
+    with caplog.at_level(logging.WARNING):
+        assert_unavailable(client.get("/api/v1/editions"))
+        assert_unavailable(client.get("/"))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    path.rmdir()
+    aside.rename(path)
+    assert "cdq-su-file" in client.get("/api/v1/editions").get_data(as_text=True)
+    assert client.get("/").status_code == 200
+    with served.app_context():
+        db.engine.dispose()
+
+
+def test_connections_killed_by_the_server_are_replaced(app, tmp_path, postgres_only):
+    """PostgreSQL restarted or an administrator ends every session (pg_terminate_backend):
+    the pool's pre-ping notices the dead connections and the next request is served."""
+    create_edition("cdq-riavviato")
+    db.session.commit()
+    served = app_on(app, tmp_path, PG_URL)
+    client = served.test_client()
+    for _ in range(2):
+        assert client.get("/api/v1/editions").status_code == 200
+        with served.app_context():
+            assert db.engine.pool.checkedin() >= 1  # a pooled connection to be killed
+        killed = db.session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+        assert killed >= 1
+        response = client.get("/api/v1/editions")
+        assert response.status_code == 200
+        assert "cdq-riavviato" in response.get_data(as_text=True)
+        assert client.get("/").status_code == 200
     with served.app_context():
         db.engine.dispose()

@@ -1,10 +1,19 @@
 """Notifications go out over SMTP to a real server on loopback (aiosmtpd)."""
 
+import asyncio
 import email
 import email.policy
 import io
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -16,6 +25,8 @@ from bando.core.models import Notification
 from tests.bando.accounts.helpers import confirm_address
 from tests.bando.applications.data import pdf_bytes, proposal, registration, token_for
 from tests.factories import create_edition
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Inbox:
@@ -302,3 +313,128 @@ def test_a_sender_with_a_name_and_an_address_beyond_ascii_are_sent(app, smtp):
     rcpt, message = smtp.messages()[0]
     assert rcpt == ["utente@città.example.it"]
     assert message["From"].addresses[0].display_name == "Comune di Milano"
+
+
+# --- crashes and restarts --------------------------------------------------------------------
+
+
+class SlowInbox(Inbox):
+    """Takes each message, then is slow to say so: the sender can die in between."""
+
+    def __init__(self):
+        super().__init__()
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        self.received.set()
+        await asyncio.sleep(20)
+        return "250 OK"
+
+
+def queue(count):
+    for n in range(count):
+        db.session.add(
+            Notification(to_address=f"ente{n}@example.it", subject=f"Avviso {n}", body="Testo.")
+        )
+    db.session.commit()
+
+
+def cli(instance: Path, *args) -> subprocess.Popen:
+    """`bando …` in a process of its own, as cron runs it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            f"bando:create_app(instance_path={str(instance)!r})",
+            *args,
+        ],
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def instance_for(app, tmp_path, port) -> Path:
+    instance = tmp_path / "cron"
+    instance.mkdir(parents=True)
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "mail-crash-" + uuid.uuid4().hex * 2,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_SENDER": "bando@comune.example.it",
+    }
+    (instance / "config.py").write_text("".join(f"{k} = {v!r}\n" for k, v in settings.items()))
+    return instance
+
+
+def test_the_queue_survives_a_restart_and_each_message_goes_once(app, tmp_path):
+    """Queued while the server is down; a new process (the app restarted, cron) sends
+    each message once; another run sends nothing."""
+    queue(3)
+    inbox = Inbox()
+    port = free_port()
+    instance = instance_for(app, tmp_path, port)
+    down = cli(instance, "mail", "send")
+    assert "sent: 0, still queued: 3" in down.communicate(timeout=120)[0]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        for expected in ("sent: 3, still queued: 0", "sent: 0, still queued: 0"):
+            output = cli(instance, "mail", "send").communicate(timeout=120)[0]
+            assert expected in output, output
+    finally:
+        controller.stop()
+    assert sorted(m["Subject"] for _, m in inbox.messages()) == ["Avviso 0", "Avviso 1", "Avviso 2"]
+
+
+def test_a_crash_between_sending_and_marking_never_sends_twice(app, tmp_path):
+    """`bando mail send` killed (SIGKILL) after the server took a message, before it could
+    mark it sent: later runs do not send it again; they say it was interrupted, and a
+    person may send it again with its first Message-ID (a duplicate the reader's mail
+    program recognises)."""
+    queue(2)
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        instance = instance_for(app, tmp_path, controller.port)
+        sender = cli(instance, "mail", "send")
+        assert inbox.received.wait(60), "the message never reached the server"
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=30)
+        assert len(inbox.envelopes) == 1
+    finally:
+        controller.stop()
+    first = inbox.messages()[0][1]
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        instance = instance_for(app, tmp_path / "again", controller.port)
+        output = cli(instance, "mail", "send").communicate(timeout=120)[0]
+        assert "sent: 1, still queued: 1" in output, output  # the other one only
+        assert [m["Subject"] for _, m in inbox.messages()] == ["Avviso 1"]
+        assert first["Subject"] == "Avviso 0"
+        db.session.expire_all()
+        claimed = db.session.scalar(select(Notification).where(Notification.sent_at.is_(None)))
+        assert claimed.claimed_at is not None and claimed.message_id == first["Message-ID"]
+        # Later, the interrupted message is reported, and sent again only when asked.
+        claimed.claimed_at -= timedelta(hours=1)
+        db.session.commit()
+        output = cli(instance, "mail", "send").communicate(timeout=120)[0]
+        assert "sent: 0" in output and "interrupted while sending: 1" in output, output
+        assert len(inbox.envelopes) == 1
+        output = cli(instance, "mail", "send", "--resend-uncertain").communicate(timeout=120)[0]
+        assert "sent: 1, still queued: 0" in output, output
+    finally:
+        controller.stop()
+    resent = inbox.messages()[-1][1]
+    assert resent["Subject"] == "Avviso 0"
+    assert resent["Message-ID"] == first["Message-ID"]  # the same message, recognisably
