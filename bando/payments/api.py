@@ -1,12 +1,13 @@
 """The payments' API: what is due and paid on an application, finance's recording of a
 payment (idempotent with the `Idempotency-Key` header), the register of a call (JSON, CSV)."""
 
-from flask import Response, request
+from flask import Response
 from sqlalchemy import select
 
 from bando.applications import rules
 from bando.calls.models import Edition
-from bando.core.api import OPERATIONS, ApiError, endpoint
+from bando.core import idempotency
+from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
 from bando.payments import operations
 from bando.payments.exports import register_csv
@@ -70,10 +71,12 @@ def list_payments(user, application_id):
     tag="payments",
     roles=("finance",),
     body=PaymentIn,
+    headers=(idempotency.PARAMETER,),
     ok=(201, "recorded (200 when replayed by its Idempotency-Key)", PaymentOut),
     errors={
         200: ("the payment already recorded with this Idempotency-Key", PaymentOut),
         409: "nothing of that kind is due now, or it was already recorded",
+        400: "a malformed Idempotency-Key",
         422: "invalid data, or an Idempotency-Key used for another payment",
     },
 )
@@ -84,26 +87,9 @@ def record_payment(user, application_id, body: PaymentIn):
         body.kind,
         user,
         reference=body.reference,
-        key=request.headers.get("Idempotency-Key"),
+        key=idempotency.idempotency_key(),
     )
     return PaymentOut.of(operations.payment_view(payment)), 201 if created else 200
-
-
-# The header that makes a retry safe, in the document too.
-next(
-    o
-    for o in OPERATIONS
-    if o.method == "post" and o.path == "/applications/{application_id}/payments"
-).parameters.append(
-    {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": "a key of the client's choosing (1-100 visible ASCII characters): a "
-        "request repeated with it returns the payment already recorded",
-        "schema": {"type": "string", "maxLength": 100},
-    }
-)
 
 
 @endpoint(

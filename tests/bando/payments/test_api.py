@@ -70,7 +70,7 @@ def test_a_retried_request_with_its_key_records_nothing_new(app, client):
     other = post(client, application, finance, {"kind": "balance"}, key="mandato-2020-001")
     assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
     bad = post(client, application, finance, {"kind": "advance"}, key="con spazi e à")
-    assert bad.status_code == 422
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.get_json()["errors"]
 
 
 def test_only_finance_pays_and_bad_input_changes_nothing(app, client):
