@@ -17,7 +17,10 @@ ROLE_LINKS = {
     "applicant": [("applicant.dashboard", _l("Le mie domande"))],
     "officer": [("officer.dashboard", _l("Istruttoria"))],
     "evaluator": [("evaluation.dashboard", _l("Valutazione"))],
-    "finance": [("payments.dashboard", _l("Contabilità"))],
+    "finance": [
+        ("payments.dashboard", _l("Contabilità")),
+        ("letters.index", _l("Lettere agli enti")),
+    ],
     "admin": [("admin.dashboard", _l("Amministrazione"))],
 }
 

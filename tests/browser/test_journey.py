@@ -4,7 +4,8 @@ on loopback), writes and submits its proposal with the PDFs; the officer asks fo
 document and the association answers; the officer declares it eligible and forms the
 committee; three evaluators sign their declaration and score; the officer approves and
 publishes the ranking, simulates an alternative and allocates; the association accepts
-its award and finance pays the advance; another winner renounces and the first on the
+its award, finance issues the letters and downloads the award letter (read back), and
+pays the advance; another winner renounces and the first on the
 reserve list is funded; the association files its final report, finance admits the
 expenses, approves and pays the balance; the public reads the transparency pages.
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from bando.applications.models import Application
@@ -502,9 +504,29 @@ def renounce_and_fund_the_reserve(j: Journey):
 # --- payments, the final report, transparency --------------------------------------------
 
 
-def pay_the_advance(j: Journey):
+def finance_issues_the_award_letter(j: Journey):
+    """Finance issues the call's letters from the letters page and downloads the award
+    letter: a PDF with its protocol and the amount in figures and in words."""
     code, application = j.world["code"], j.facts["application"]
     page = j.sign_in("finance", j.world["finance"], "/contabilita/")
+    page.goto(f"/contabilita/bandi/{code}/lettere")
+    j.arrive(page, "finance-letters")
+    row = page.locator(f'tr[data-application="{application}"]')
+    assert row.get_attribute("data-kind") == "award"
+    page.locator("[data-issue-form] button").click()
+    page.wait_for_url(f"**/contabilita/bandi/{code}/lettere*")
+    protocol = row.locator("[data-letter-protocol]").inner_text()
+    j.arrive(page, "finance-letters-issued")
+    with page.expect_download() as download:
+        row.locator("[data-letter-link]").click()
+    text = "\n".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert protocol in text and "€ 8.500,00" in text and "ottomilacinquecento" in text
+
+
+def pay_the_advance(j: Journey):
+    code, application = j.world["code"], j.facts["application"]
+    page = j.page("finance")  # signed in by the letters' step
+    page.goto("/contabilita/")
     j.arrive(page, "finance-dashboard")
     page.goto(f"/contabilita/bandi/{code}")
     j.arrive(page, "finance-call")
@@ -600,7 +622,7 @@ STEPS = [
     rank_and_publish,
     simulate_and_allocate,
     accept_award,
-    # The finance office's award letter comes here, once the award is accepted.
+    finance_issues_the_award_letter,
     pay_the_advance,
     renounce_and_fund_the_reserve,
     file_the_report,
