@@ -117,9 +117,11 @@ def waiting_backend(timeout=30.0) -> int:
     while time.monotonic() < deadline:
         with db.engine.connect() as connection:
             pid = connection.scalar(
+                # pg_locks shows every database's: another run's pause is not this one.
                 text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND objid = :key AND NOT granted"
+                    "AND objid = :key AND NOT granted AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 {"key": PAUSE},
             )
@@ -134,6 +136,19 @@ def waiting_backend(timeout=30.0) -> int:
             )
         ).all()
     raise AssertionError(f"no worker reached the pause: {sessions}")
+
+
+def session_of(pid: int) -> list:
+    """The state of a PostgreSQL session, [] once it has ended. A transaction of its own
+    each time: within one, PostgreSQL answers from the snapshot of its first look."""
+    with db.engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT state, wait_event_type, wait_event, left(query, 100) "
+                "FROM pg_stat_activity WHERE pid = :pid"
+            ),
+            {"pid": pid},
+        ).all()
 
 
 def kill_in_the_middle(server, send) -> None:
@@ -159,18 +174,9 @@ def kill_in_the_middle(server, send) -> None:
     assert holder.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": PAUSE})
     holder.close()
     deadline = time.monotonic() + 30
-    with db.engine.connect() as connection:
-        while connection.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": backend}
-        ):
-            assert time.monotonic() < deadline, connection.execute(
-                text(
-                    "SELECT state, wait_event_type, wait_event, left(query, 100) "
-                    "FROM pg_stat_activity WHERE pid = :pid"
-                ),
-                {"pid": backend},
-            ).all()
-            time.sleep(0.05)
+    while session_of(backend):
+        assert time.monotonic() < deadline, session_of(backend)
+        time.sleep(0.05)
     for _ in range(300):  # the master starts a new worker
         if workers_of(server.process.pid):
             break
