@@ -46,7 +46,15 @@ EVENTS = select(func.count(AuditEvent.id))
 PAID = select(func.count(AuditEvent.id)).where(AuditEvent.trigger == "pay_advance")
 
 
-def test_a_worker_killed_mid_payment(app, client, runner, server):
+# Before the payment row, and after it (its audit event, in the same transaction, waits).
+PAUSES = {
+    "payment_row": ("payment", "NEW.kind = 'advance'"),
+    "audit_event": ("audit_event", "NEW.trigger = 'pay_advance'"),
+}
+
+
+@pytest.mark.parametrize("pause", PAUSES)
+def test_a_worker_killed_mid_payment(app, client, runner, server, pause):
     application, _, finance, _ = funded_world(10_000)
     application_id, edition_id = application.id, application.edition_id
     headers = {**token(client, finance.email), "Idempotency-Key": "bonifico-" + uuid.uuid4().hex}
@@ -55,12 +63,11 @@ def test_a_worker_killed_mid_payment(app, client, runner, server):
     before = money(edition_id)
     events = count(EVENTS)
     audit_verified(runner)
-    # The payment row is written; its audit event, in the same transaction, waits.
-    pause_before_insert("audit_event", "NEW.trigger = 'pay_advance'")
+    pause_before_insert(*PAUSES[pause])
 
     kill_in_the_middle(server, lambda: request(server.port, "POST", path, headers, body))
 
-    assert count(PAYMENTS) == 0  # the row flushed before the kill is gone
+    assert count(PAYMENTS) == 0  # nothing half-written: not even a row already flushed
     assert count(EVENTS) == events
     assert money(edition_id) == before
     audit_verified(runner)
