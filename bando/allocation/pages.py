@@ -18,7 +18,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +32,7 @@ from bando.applications import rules
 from bando.applications.lifecycle import check
 from bando.applications.pages.officer import edition_for_officer
 from bando.budget.figures import figures
-from bando.core.auth import roles_required
+from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.formatting import money, percent
 from bando.core.operations import OperationError, commit
@@ -81,10 +80,6 @@ class ConfirmForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Motivazione"))
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _refusal(error) -> str:
@@ -404,7 +399,7 @@ def run(code):
     if not request.form.get("confirm"):
         return render_template("allocation/confirm_run.html", **confirm)
     try:
-        done = operations.run(edition, _actor())
+        done = operations.run(edition, signed_in_user())
         if fingerprint(done) != request.form.get("decisions"):
             # Something moved since the confirmation (a withdrawal, another officer): the
             # officer confirms what would be written now, not what they saw before.
@@ -446,7 +441,7 @@ def _after_ending(application) -> list:
 
 
 def _officer_application(application_id):
-    application = rules.visible_application(_actor(), application_id)
+    application = rules.visible_application(signed_in_user(), application_id)
     if application is None:
         abort(404)
     return application
@@ -458,7 +453,7 @@ def revoke(application_id):
     """The reason, then a confirmation of what happens, then the revocation."""
     application = _officer_application(application_id)
     form = ReasonForm()
-    refusals = check(application, "revoke", _actor(), "revoca")
+    refusals = check(application, "revoke", signed_in_user(), "revoca")
     entries = {row.application_id: row for row in operations.ranked(application.edition)}
     context = {
         "application": application,
@@ -487,7 +482,7 @@ def revoke(application_id):
             freed=_after_ending(application),
         )
     try:
-        operations.revoke(application, _actor(), reason)
+        operations.revoke(application, signed_in_user(), reason)
         commit()
     except (OperationError, TransitionRefused, IntegrityError) as error:
         db.session.rollback()
@@ -545,7 +540,7 @@ def award_summary(application) -> AwardSummary | None:
     explained = explanation(application)
     if explained["outcome"] is None and award is None:
         return None
-    actor = _actor()
+    actor = signed_in_user()
     active = award is not None and award.state == "active" and application.state == "funded"
     accept_refusals = check(application, "accept", actor, "accettazione") if active else []
     renounce_refusals = check(application, "renounce", actor, "rinuncia") if active else []
@@ -563,8 +558,8 @@ def award_summary(application) -> AwardSummary | None:
 
 
 def _own(application_id):
-    application = rules.visible_application(_actor(), application_id)
-    if application is None or not rules.can_act_as_owner(_actor(), application):
+    application = rules.visible_application(signed_in_user(), application_id)
+    if application is None or not rules.can_act_as_owner(signed_in_user(), application):
         abort(404)
     return application
 
@@ -598,9 +593,9 @@ def _award_step(application_id, trigger: str, template: str):
         return render_template(template, **{**context, "refusal": problem}), 422
     try:
         if trigger == "accept":
-            operations.accept(application, _actor())
+            operations.accept(application, signed_in_user())
         else:
-            operations.renounce(application, _actor(), note)
+            operations.renounce(application, signed_in_user(), note)
         commit()
     except (OperationError, TransitionRefused, IntegrityError) as error:
         db.session.rollback()

@@ -87,3 +87,9 @@ def roles_required(*roles):
         return wrapped
 
     return decorator
+
+
+def signed_in_user():
+    """The user of this request as the plain object the operations take as their actor
+    (pages pass it explicitly; business code never reads the request's user itself)."""
+    return current_user._get_current_object()

@@ -18,13 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from bando.applications import rules
 from bando.calls.models import Edition
-from bando.core.auth import roles_required
+from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.finance import operations
@@ -45,10 +44,6 @@ KIND_LABELS = {
 
 class ConfirmForm(FlaskForm):
     """The CSRF token of the issuing button."""
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _edition(code) -> Edition:
@@ -116,7 +111,7 @@ def issue(code):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        issued = operations.issue_edition(edition, _actor())
+        issued = operations.issue_edition(edition, signed_in_user())
         commit()
     except OperationError as error:
         db.session.rollback()
@@ -140,7 +135,7 @@ def issue(code):
 @roles_required("finance")
 def edition_zip(code):
     edition = _edition(code)
-    operations.issue_edition(edition, _actor())
+    operations.issue_edition(edition, signed_in_user())
     commit()
     ids = operations.edition_letter_ids(edition)
     if not ids:
@@ -158,7 +153,7 @@ def edition_zip(code):
 @bp.route("/contabilita/domande/<int:application_id>/lettere/<kind>.pdf")
 @roles_required("finance")
 def finance_letter(application_id, kind):
-    letter = letter_for(_actor(), application_id, kind)
+    letter = letter_for(signed_in_user(), application_id, kind)
     if letter is None:
         abort(404)
     return pdf_response(letter)
@@ -167,10 +162,10 @@ def finance_letter(application_id, kind):
 @bp.route("/domande/<int:application_id>/lettere/<kind>.pdf")
 @roles_required("applicant")
 def applicant_letter(application_id, kind):
-    application = rules.visible_application(_actor(), application_id)
+    application = rules.visible_application(signed_in_user(), application_id)
     if application is None or kind not in LETTER_KINDS:
         abort(404)
-    letter = letter_for(_actor(), application.id, kind)
+    letter = letter_for(signed_in_user(), application.id, kind)
     if letter is None:
         abort(404)
     return pdf_response(letter)

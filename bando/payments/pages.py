@@ -9,7 +9,6 @@ import uuid
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, StringField
@@ -18,7 +17,7 @@ from bando.applications import rules
 from bando.budget.figures import figures
 from bando.budget.models import Award
 from bando.calls.models import Edition
-from bando.core.auth import roles_required
+from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.formatting import money
 from bando.core.operations import OperationError
@@ -33,10 +32,6 @@ bp = Blueprint("payments", __name__)
 class PaymentForm(FlaskForm):
     reference = StringField(_l("Riferimento del mandato di pagamento (facoltativo)"))
     key = HiddenField()
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _edition(code) -> Edition:
@@ -83,7 +78,7 @@ def edition(code):
 
 
 def _application(application_id):
-    application = rules.visible_application(_actor(), application_id)
+    application = rules.visible_application(signed_in_user(), application_id)
     if application is None or application.award is None:
         abort(404)
     return application
@@ -122,7 +117,7 @@ def pay(application_id, kind):
         return render_template("payments/pay.html", **context), 422
     try:
         payment, created = operations.pay_once(
-            application.id, kind, _actor(), reference=reference, key=form.key.data or None
+            application.id, kind, signed_in_user(), reference=reference, key=form.key.data or None
         )
     except OperationError as error:
         db.session.rollback()

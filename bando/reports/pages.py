@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from pydantic import ValidationError
@@ -30,7 +29,7 @@ from wtforms import FieldList, Form, FormField, SelectField, StringField, Submit
 from bando.applications import rules
 from bando.applications.pages.forms import api_amount, remap_rows
 from bando.calls.models import budget_categories
-from bando.core.auth import roles_required
+from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.forms import place_errors
 from bando.core.operations import OperationError, commit
@@ -93,10 +92,6 @@ class ConfirmForm(FlaskForm):
     """The CSRF token; the rest is read from the request."""
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _refusal(error) -> str:
     if isinstance(error, TransitionRefused):
         return error.reason
@@ -115,8 +110,8 @@ def overdue_reports_of(edition):
 
 
 def _own(application_id):
-    application = rules.visible_application(_actor(), application_id)
-    if application is None or not rules.can_act_as_owner(_actor(), application):
+    application = rules.visible_application(signed_in_user(), application_id)
+    if application is None or not rules.can_act_as_owner(signed_in_user(), application):
         abort(404)
     return application
 
@@ -228,7 +223,7 @@ def applicant_report(application_id):
     try:
         operations.file_report(
             application,
-            _actor(),
+            signed_in_user(),
             body,
             _receipts(form, rows),
             max_bytes=current_app.config["MAX_ATTACHMENT_BYTES"],
@@ -306,7 +301,7 @@ def applicant_receipt(application_id, expense_id):
 
 
 def _for_finance(application_id):
-    application = rules.visible_application(_actor(), application_id)
+    application = rules.visible_application(signed_in_user(), application_id)
     if application is None or application.report is None:
         abort(404)
     return application
@@ -353,7 +348,7 @@ def review_expense(application_id, expense_id):
             raise OperationError(422, _("Scegliere se ammettere la spesa o no."))
         if len(reason) > 2000:
             raise OperationError(422, _("Al massimo %(count)s caratteri.", count=2000))
-        operations.review_expense(application, expense, _actor(), decision, reason)
+        operations.review_expense(application, expense, signed_in_user(), decision, reason)
         commit()
     except OperationError as error:
         db.session.rollback()
@@ -413,7 +408,7 @@ def approve(application_id):
     if blocked:
         return render_template("reports/approve.html", **{**context, "refusal": blocked}), 409
     try:
-        operations.approve_report(application, _actor())
+        operations.approve_report(application, signed_in_user())
         commit()
     except (OperationError, TransitionRefused, IntegrityError) as error:
         db.session.rollback()
