@@ -159,6 +159,10 @@ def review_expense(
     a decision can be changed until the report is approved."""
     now = now or utcnow()
     reason = (reason or "").strip()
+    # Under the call's lock and on a fresh read, as the approval: a decision cannot slip in
+    # after the report was approved on the figures without it.
+    write_lock(application.edition)
+    db.session.refresh(application)
     if application.state != "reported":
         raise _refused(
             409,

@@ -7,6 +7,8 @@ Thin views over bando.reports.operations, the same the API calls, with the signe
 as the actor; a refusal is shown next to its field or at the top, never a 500.
 """
 
+import re
+
 from flask import (
     Blueprint,
     Response,
@@ -34,7 +36,7 @@ from bando.core.extensions import db
 from bando.core.forms import place_errors
 from bando.core.operations import OperationError, commit
 from bando.core.ratelimit import limited
-from bando.core.schemas import field_errors
+from bando.core.schemas import field_errors, many_lines
 from bando.core.timeutil import utcnow
 from bando.core.transitions import TransitionRefused
 from bando.reports import operations
@@ -61,6 +63,9 @@ RULE_LABELS = {
     ),
     "full_if_spent": _l("intero, nei limiti delle spese ammesse"),
 }
+
+
+ROW = re.compile(r"expenses-(\d{1,4})-")
 
 
 class ExpenseRowForm(Form):
@@ -136,7 +141,8 @@ def report_from_form(form) -> tuple[dict, list[int], dict]:
     sent, and the messages of what the schema cannot even be given."""
     errors = {}
     people = (form.people_reached.data or "").strip()
-    if people.isdigit():
+    # ASCII digits only ("²" is a digit to Python but no number), and a sane length.
+    if people.isascii() and people.isdigit() and len(people) <= 9:
         people_reached = int(people)
     else:
         people_reached = 0
@@ -168,8 +174,15 @@ def report_from_form(form) -> tuple[dict, list[int], dict]:
 def _receipts(form, rows) -> dict[int, tuple[str, bytes]]:
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     receipts = {}
+    # The form numbers its rows 0, 1, 2… in the order sent, whatever numbers the browser
+    # gave them (expenses-0, expenses-2 after a gap): the files keep the numbers sent.
+    sent = sorted(
+        {int(found[1]) for key in (*request.form, *request.files) if (found := ROW.match(key))}
+    )
     for position, index in enumerate(rows):
-        upload = request.files.get(f"expenses-{index}-receipt")
+        if index >= len(sent):
+            continue
+        upload = request.files.get(f"expenses-{sent[index]}-receipt")
         if upload is not None and upload.filename:
             receipts[position] = (upload.filename, upload.read(limit + 1))
     return receipts
@@ -348,6 +361,10 @@ def review_expense(application_id, expense_id):
             raise OperationError(422, _("Scegliere se ammettere la spesa o no."))
         if len(reason) > 2000:
             raise OperationError(422, _("Al massimo %(count)s caratteri.", count=2000))
+        try:
+            reason = many_lines(reason)
+        except ValueError as error:
+            raise OperationError(422, str(error)) from None
         operations.review_expense(application, expense, signed_in_user(), decision, reason)
         commit()
     except OperationError as error:

@@ -47,7 +47,8 @@ def edition(code):
 @bp.route("/contributi-concessi/<code>/progetti/<int:application_id>")
 def project(code, application_id):
     edition = _edition(code)
-    grant = operations.grant(edition, application_id)
+    # An id beyond the database's integers is no application (and no overflow).
+    grant = operations.grant(edition, application_id) if application_id < 2**31 else None
     if grant is None:  # not funded, or no longer: not a grant of the call
         abort(404)
     return render_template(

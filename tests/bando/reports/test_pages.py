@@ -160,6 +160,12 @@ def test_finance_reviews_each_expense_and_approves_with_the_figures(app, client)
     assert no_reason.status_code == 422
     assert "indicare il motivo" in text(no_reason)
     assert db.session.get(Expense, second.id).state == "pending"
+    # A control character in the reason is refused the same way.
+    control = client.post(
+        f"{url}/spese/{second.id}", data={"decision": "reject", "reason": "a\x00b"}
+    )
+    assert control.status_code == 422 and "U+0000" in text(control)
+    assert db.session.get(Expense, second.id).state == "pending"
     # Approval waits for every expense.
     blocked = client.get(f"{url}/approva")
     assert "restano 2 spese da esaminare" in text(blocked)
@@ -199,3 +205,39 @@ def test_the_officer_sees_the_reports_overdue_with_the_way_to_revoke(app, client
     page = text(client.get(url))
     assert "data-overdue-reports" in page
     assert f"/istruttoria/domande/{application.id}/revoca" in page
+
+
+def test_a_number_of_people_that_is_no_number_is_refused(app, client):
+    application, owner, _, _ = funded_world(10_000)
+    login(client, owner)
+    for people in ("²", "9" * 5000, "-3"):
+        data = {
+            **form(r0=("personale", "Educatori", "6.000,00", "Fattura 1")),
+            "people_reached": people,
+        }
+        response = client.post(f"/domande/{application.id}/rendicontazione", data=data)
+        assert response.status_code == 422, people
+        assert "Scrivere un numero intero" in text(response)
+    assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def test_a_receipt_after_a_gap_in_the_rows_is_kept(app, client):
+    application, owner, _, _ = funded_world(10_000)
+    login(client, owner)
+    data = form(
+        r0=("personale", "Educatori", "6.000,00", "Fattura 1"),
+        r2=("materiali", "Sementi", "1.500", "Ricevuta 7"),
+    )
+    data["expenses-2-receipt"] = (io.BytesIO(PDF), "ricevuta-7.pdf")
+    filed = client.post(
+        f"/domande/{application.id}/rendicontazione",
+        data=data,
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 302
+    db.session.expire_all()
+    expenses = db.session.scalar(select(Report)).expenses
+    assert [(e.document, e.receipt_filename) for e in expenses] == [
+        ("Fattura 1", ""),
+        ("Ricevuta 7", "ricevuta-7.pdf"),
+    ]

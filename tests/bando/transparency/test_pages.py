@@ -125,3 +125,9 @@ def test_the_pages_read_in_english(app, client):
     client.get("/?lang=it")
     html = text(client.get(pages[0]))
     assert '<html lang="it"' in html and "Contributi concessi" in html
+
+
+def test_a_project_id_beyond_any_integer_is_not_found(app, client):
+    edition, _, _ = allocated_world()
+    response = client.get(f"/contributi-concessi/{edition.code}/progetti/{10**20}")
+    assert response.status_code == 404
