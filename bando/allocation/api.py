@@ -17,6 +17,7 @@ from bando.allocation.schemas import (
 )
 from bando.applications import rules
 from bando.budget.figures import figures
+from bando.calls.api import edition_or_404
 from bando.calls.models import Edition
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
@@ -24,13 +25,6 @@ from bando.core.operations import commit
 from bando.core.schemas import api_amount
 from bando.ranking.models import RankingEntry
 from scoring.allocation import Allocation
-
-
-def _edition(code) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
 
 
 def allocation_view(edition: Edition, allocation: Allocation, rules_used) -> dict:
@@ -77,7 +71,7 @@ def allocation_view(edition: Edition, allocation: Allocation, rules_used) -> dic
     errors={409: "the ranking is not approved"},
 )
 def run_allocation(user, code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     allocation = operations.run(edition, user)
     commit()
     return AllocationOut.of(allocation_view(edition, allocation, operations.rules_of(edition)))
@@ -119,7 +113,7 @@ def _alternative(args) -> dict:
     errors={409: "the ranking is not approved", 422: "an alternative that is not valid"},
 )
 def simulate_allocation(user, code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     asked = [{}]
     if any(request.args.get(k) for k in ("mode", "on_insufficient", "cap", "min_partial_share")):
         asked.append(_alternative(request.args))
@@ -253,5 +247,5 @@ def explain_allocation(user, application_id):
     ok=(200, "the figures", BudgetOut),
 )
 def get_budget(code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     return BudgetOut.of({"edition": edition.code, **figures(edition)})

@@ -11,6 +11,14 @@ from bando.core.extensions import db
 from bando.core.schemas import Reason
 
 
+def edition_or_404(code) -> Edition:
+    """The call of an API path, or the API's 404 (the one answer for every capability)."""
+    edition = db.session.scalar(select(Edition).where(Edition.code == code))
+    if edition is None:
+        raise ApiError(404, "edition not found")
+    return edition
+
+
 @endpoint(
     "POST",
     "/editions/<code>/close",
@@ -23,9 +31,7 @@ from bando.core.schemas import Reason
     errors={409: "refused by the edition's state machine"},
 )
 def edition_close(user, code, body: Reason):
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
+    edition = edition_or_404(code)
     event = fire_edition(edition, "close", user, body.reason or "chiusura anticipata")
     db.session.commit()
     return EditionMoved.of(

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from bando.accounts.models import User
 from bando.applications import rules
+from bando.calls.api import edition_or_404
 from bando.calls.models import Edition
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
@@ -21,13 +22,6 @@ from bando.evaluation.schemas import (
     Reviews,
     StatisticsOut,
 )
-
-
-def _edition(code) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
 
 
 def _application(user, application_id):
@@ -77,7 +71,7 @@ def review_view(review: Review) -> dict:
     ok=(200, "the committee", CommitteeOut),
 )
 def get_committee(user, code):
-    return CommitteeOut.of(committee_view(_edition(code)))
+    return CommitteeOut.of(committee_view(edition_or_404(code)))
 
 
 @endpoint(
@@ -91,7 +85,7 @@ def get_committee(user, code):
     errors={409: "already on the committee"},
 )
 def add_evaluator(user, code, body: EvaluatorIn):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     evaluator = db.session.scalar(select(User).where(User.email == body.evaluator.lower()))
     if evaluator is None:
         raise ApiError(422, "unknown evaluator", {"evaluator": ["nessun utente con questa email"]})
@@ -112,7 +106,7 @@ def add_evaluator(user, code, body: EvaluatorIn):
     errors={403: "not on the committee of this call", 409: "already signed"},
 )
 def sign_declaration(user, code, body: DeclarationIn):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     declaration = operations.sign_declaration(edition, user, body.linked_organisations)
     commit()
     return DeclarationOut.of(
@@ -200,4 +194,4 @@ def reopen_review(user, review_id, body: ReopenIn):
     ok=(200, "the figures", StatisticsOut),
 )
 def get_statistics(user, code):
-    return StatisticsOut.of(operations.statistics(_edition(code)))
+    return StatisticsOut.of(operations.statistics(edition_or_404(code)))

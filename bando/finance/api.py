@@ -2,11 +2,10 @@
 letters once issued), and every letter of a call as one ZIP that streams (finance)."""
 
 from flask import Response, current_app, stream_with_context
-from sqlalchemy import select
 
 from bando.applications import rules
 from bando.applications.models import Application
-from bando.calls.models import Edition
+from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
@@ -15,13 +14,6 @@ from bando.finance.models import LETTER_KINDS
 
 PDF = {"application/pdf": {}}
 ZIP = {"application/zip": {}}
-
-
-def _edition(code) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
 
 
 def letter_for(user, application_id, kind: str | None):
@@ -113,7 +105,7 @@ def application_current_letter(user, application_id):
     errors={409: "no proposal of the call has a letter to get yet"},
 )
 def edition_letters_zip(user, code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     operations.issue_edition(edition, user)
     commit()
     ids = operations.edition_letter_ids(edition)

@@ -2,13 +2,11 @@
 payment (idempotent with the `Idempotency-Key` header), the register of a call (JSON, CSV)."""
 
 from flask import Response
-from sqlalchemy import select
 
 from bando.applications import rules
-from bando.calls.models import Edition
+from bando.calls.api import edition_or_404
 from bando.core import idempotency
 from bando.core.api import ApiError, endpoint
-from bando.core.extensions import db
 from bando.payments import operations
 from bando.payments.exports import register_csv
 from bando.payments.schemas import ApplicationPayments, PaymentIn, PaymentOut, Register
@@ -21,13 +19,6 @@ def _visible(user, application_id):
     if application is None or not (rules.is_member(user, application) or user.role in READERS):
         raise ApiError(404, "application not found")
     return application
-
-
-def _edition(code) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
 
 
 def application_payments(application) -> dict:
@@ -101,7 +92,7 @@ def record_payment(user, application_id, body: PaymentIn):
     ok=(200, "the register", Register),
 )
 def edition_payments(user, code):
-    payments = operations.register(_edition(code))
+    payments = operations.register(edition_or_404(code))
     return Register.of(
         {
             "edition": code,
@@ -123,7 +114,7 @@ def edition_payments(user, code):
     ok=(200, "the CSV", {"text/csv": {}}),
 )
 def edition_payments_csv(user, code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     return Response(
         register_csv(operations.register(edition)),
         mimetype="text/csv",

@@ -5,6 +5,7 @@ from flask import Response
 from sqlalchemy import select
 
 from bando.applications.models import Application
+from bando.calls.api import edition_or_404
 from bando.calls.models import Edition
 from bando.core.api import ApiError, current_api_user, endpoint
 from bando.core.extensions import db
@@ -15,16 +16,9 @@ from bando.ranking.schemas import DrawIn, DrawOut, RankingOut
 from scoring.criteria import points_str
 
 
-def _edition(code) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code))
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
-
-
 def _published(code) -> Edition:
     """The call, if its ranking is public (or the reader is an officer)."""
-    edition = _edition(code)
+    edition = edition_or_404(code)
     user = current_api_user()
     if edition.ranking_published_at is None and getattr(user, "role", None) not in (
         "officer",
@@ -112,7 +106,7 @@ def get_ranking(code):
     errors={409: "not closed, scoring incomplete, or a tie needs a draw"},
 )
 def approve_ranking(user, code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     operations.approve(edition, user)
     commit()
     return RankingOut.of(ranking_view(edition))
@@ -129,7 +123,7 @@ def approve_ranking(user, code):
     errors={409: "the ranking is already approved"},
 )
 def record_draw(user, code, body: DrawIn):
-    draw = operations.record_draw(_edition(code), user, body.order, body.witnesses)
+    draw = operations.record_draw(edition_or_404(code), user, body.order, body.witnesses)
     commit()
     return DrawOut.of(
         {

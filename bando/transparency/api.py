@@ -3,17 +3,11 @@ package of a call's active grants. No sign-in: the law makes them public."""
 
 from flask import Response, jsonify
 
+from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.csvfile import csv_bytes
 from bando.transparency import operations
 from bando.transparency.schemas import Art27Out, GivingPackage
-
-
-def _edition(code):
-    edition = operations.edition_by_code(code)
-    if edition is None:
-        raise ApiError(404, "edition not found")
-    return edition
 
 
 def csv_response(edition) -> Response:
@@ -42,7 +36,7 @@ def giving_response(edition) -> Response:
     ok=(200, "the CSV", {"text/csv": {}}),
 )
 def transparency_csv(code):
-    return csv_response(_edition(code))
+    return csv_response(edition_or_404(code))
 
 
 @endpoint(
@@ -54,7 +48,7 @@ def transparency_csv(code):
     ok=(200, "the grants", Art27Out),
 )
 def transparency_json(code):
-    return Art27Out.of(operations.art27_document(_edition(code)))
+    return Art27Out.of(operations.art27_document(edition_or_404(code)))
 
 
 @endpoint(
@@ -68,7 +62,7 @@ def transparency_json(code):
     errors={404: "no such call, or no grant awarded yet (a package holds at least one)"},
 )
 def giving_json(code):
-    edition = _edition(code)
+    edition = edition_or_404(code)
     if not operations.grants(edition):
         raise ApiError(404, "no grant awarded yet in this edition")
     return giving_response(edition)
