@@ -7,6 +7,7 @@ from flask import Response, current_app, g, request
 from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
 from bando.accounts.operations import (
     attempt_sign_in,
+    change_password,
     confirm_email,
     issue_token,
     register_organisation,
@@ -18,6 +19,7 @@ from bando.accounts.schemas import (
     ConfirmationRequest,
     ConfirmationResend,
     Confirmed,
+    PasswordChange,
     RegistrationAccepted,
     Token,
     TokenRequest,
@@ -66,6 +68,26 @@ def delete_current_token(user):
     revoke_token(token.strip())
     db.session.commit()
     return Response(status=204)
+
+
+@endpoint(
+    "POST",
+    "/accounts/password",
+    summary="Change the password (the current one is checked, throttled as a sign-in): "
+    "every session and token of the user ends, this request gets a new token",
+    tag="auth",
+    body=PasswordChange,
+    ok=(200, "changed: use the new token", Token),
+    errors={
+        422: "current password wrong, new one weak, equal to the old or not confirmed",
+        429: THROTTLED,
+    },
+)
+def change_own_password(user, body: PasswordChange):
+    change_password(user, body.current_password, body.password, body.password_confirm)
+    token = issue_token(user, current_app.config["API_TOKEN_HOURS"])
+    commit()
+    return Token(token=token, role=user.role)
 
 
 @endpoint(

@@ -15,6 +15,12 @@ class TokenRequest(Schema):
     password: str = Field(max_length=1000)
 
 
+class PasswordChange(Schema):
+    current_password: str = Field(max_length=1000)
+    password: str = Field(max_length=1000)
+    password_confirm: str = Field(max_length=1000)
+
+
 class Token(Out):
     token: str = Field(description="use as Authorization: Bearer <token>")
     role: Literal[ROLES]

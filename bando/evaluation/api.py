@@ -95,6 +95,25 @@ def add_evaluator(user, code, body: EvaluatorIn):
 
 
 @endpoint(
+    "DELETE",
+    "/editions/<code>/committee/<int:user_id>",
+    summary="Take an evaluator off the committee of a call (only before any review)",
+    tag="evaluation",
+    roles=("officer",),
+    ok=(200, "removed", CommitteeOut),
+    errors={409: "the evaluator has already reviewed (code has_reviews)"},
+)
+def remove_evaluator(user, code, user_id):
+    edition = edition_or_404(code)
+    assignment = next((a for a in edition.assignments if a.evaluator_id == user_id), None)
+    if assignment is None:
+        raise ApiError(404, "not on the committee of this call")
+    operations.remove_evaluator(edition, user, assignment.evaluator)
+    commit()
+    return CommitteeOut.of(committee_view(edition))
+
+
+@endpoint(
     "POST",
     "/editions/<code>/conflict-declaration",
     summary="Sign the conflict-of-interest declaration for a call (before any proposal)",

@@ -11,6 +11,7 @@ from bando.core.extensions import db
 from bando.core.operations import commit
 from bando.finance import operations
 from bando.finance.models import LETTER_KINDS
+from bando.finance.schemas import EditionLetters
 
 PDF = {"application/pdf": {}}
 ZIP = {"application/zip": {}}
@@ -117,3 +118,54 @@ def edition_letters_zip(user, code):
         mimetype="application/zip",
         headers={"Content-Disposition": f'attachment; filename="lettere-{edition.code}.zip"'},
     )
+
+
+def edition_letters(edition, issued_now: int = 0) -> EditionLetters:
+    rows = operations.edition_rows(edition)
+    return EditionLetters.of(
+        {
+            "edition": edition.code,
+            "issued_now": issued_now,
+            "missing": sum(1 for *_, letter in rows if letter is None),
+            "letters": [
+                {
+                    "application_id": application.id,
+                    "application_protocol": application.protocol,
+                    "organisation": application.organisation.name,
+                    "kind": kind,
+                    "protocol": letter.protocol if letter else None,
+                    "issued_at": letter.issued_at if letter else None,
+                }
+                for application, kind, letter in rows
+            ],
+        }
+    )
+
+
+@endpoint(
+    "GET",
+    "/editions/<code>/letters",
+    summary="The letter each proposal of the call gets and its protocol once issued "
+    "(reading issues nothing)",
+    tag="letters",
+    roles=("finance",),
+    ok=(200, "the letters of the call", EditionLetters),
+)
+def list_edition_letters(user, code):
+    return edition_letters(edition_or_404(code))
+
+
+@endpoint(
+    "POST",
+    "/editions/<code>/letters",
+    summary="Issue the letters still missing, each with its protocol (gap-free, given once: "
+    "a second call issues nothing)",
+    tag="letters",
+    roles=("finance",),
+    ok=(200, "the letters of the call, with how many were issued now", EditionLetters),
+)
+def issue_edition_letters(user, code):
+    edition = edition_or_404(code)
+    issued = operations.issue_edition(edition, user)
+    commit()
+    return edition_letters(edition, len(issued))

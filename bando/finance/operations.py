@@ -147,6 +147,20 @@ def edition_applications(edition) -> list[Application]:
     return [a for a in rows if kind_of(a) is not None]
 
 
+def edition_rows(edition) -> list[tuple[Application, str, Letter | None]]:
+    """Each proposal of the call with the letter its state calls for, and that letter once
+    issued (None before): finance's list, on the page and through the API."""
+    issued = {
+        (letter.application_id, letter.kind): letter
+        for letter in db.session.scalars(select(Letter).where(Letter.edition_id == edition.id))
+    }
+    rows = []
+    for application in edition_applications(edition):
+        kind = kind_of(application)
+        rows.append((application, kind, issued.get((application.id, kind))))
+    return rows
+
+
 def issue_edition(edition, actor=None) -> list[Letter]:
     return issue(edition_applications(edition), actor)
 

@@ -84,15 +84,7 @@ def index():
 @roles_required("finance")
 def edition_letters(code):
     edition = _edition(code)
-    applications = operations.edition_applications(edition)
-    issued = {
-        (letter.application_id, letter.kind): letter
-        for letter in db.session.scalars(select(Letter).where(Letter.edition_id == edition.id))
-    }
-    rows = []
-    for application in applications:
-        kind = operations.kind_of(application)
-        rows.append((application, kind, issued.get((application.id, kind))))
+    rows = operations.edition_rows(edition)
     missing = sum(1 for _a, _k, letter in rows if letter is None)
     return render_template(
         "letters/edition.html",

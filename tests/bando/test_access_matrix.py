@@ -58,6 +58,9 @@ ROLE_RULES = [
     ("POST", r"/applications/\{application_id\}/reviews", {"evaluator"}),
     ("POST", r"/applications/\{application_id\}/report/approve", {"finance"}),
     ("GET", r"/editions/\{code\}/letters\.zip", {"finance"}),
+    ("GET", r"/editions/\{code\}/letters", {"finance"}),
+    ("POST", r"/editions/\{code\}/letters", {"finance"}),
+    ("DELETE", r"/editions/\{code\}/committee/\{user_id\}", {"officer"}),
 ]
 # Pages anyone may open (endpoint names); every other page needs signing in.
 PUBLIC_PAGES = re.compile(

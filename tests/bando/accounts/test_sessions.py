@@ -136,6 +136,65 @@ def test_changing_the_password_ends_the_other_sessions_and_the_tokens(app):
     signed_in(app, user, NEW_PASSWORD)
 
 
+def test_changing_the_password_through_the_api_gives_a_new_token_and_ends_the_rest(app, client):
+    user = create_user("applicant", "volontaria@example.it")
+    db.session.commit()
+    page = signed_in(app, user)
+    first = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+    other = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {first.get_json()['token']}"}
+    change = {"current_password": PASSWORD, "password": NEW_PASSWORD}
+
+    refused = [
+        ({**change, "current_password": "non-e-questa", "password_confirm": NEW_PASSWORD}, 422),
+        ({**change, "password": "corta", "password_confirm": "corta"}, 422),
+        ({**change, "password_confirm": NEW_PASSWORD + "x"}, 422),
+        ({**change, "password": PASSWORD, "password_confirm": PASSWORD}, 422),
+        (change, 422),  # no confirmation
+        ({"current_password": 12, "password": [], "password_confirm": None}, 422),
+    ]
+    for body, status in refused:
+        response = client.post("/api/v1/accounts/password", json=body, headers=headers)
+        assert response.status_code == status, (body, response.text)
+        assert "error" in response.get_json()
+    assert db.session.scalar(select(func.count(ApiToken.id))) == 2  # nothing changed
+    assert opens_dashboard(page)
+    wrong = client.post(
+        "/api/v1/accounts/password",
+        json={**change, "current_password": "non-e-questa", "password_confirm": NEW_PASSWORD},
+        headers=headers,
+    ).get_json()
+    assert wrong["errors"] == {"current_password": ["password attuale non corretta"]}
+
+    done = client.post(
+        "/api/v1/accounts/password",
+        json={**change, "password_confirm": NEW_PASSWORD},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    assert done.get_json()["role"] == "applicant"
+    new = {"Authorization": f"Bearer {done.get_json()['token']}"}
+    assert client.get("/api/v1/applications", headers=headers).status_code == 401
+    old = {"Authorization": f"Bearer {other.get_json()['token']}"}
+    assert client.get("/api/v1/applications", headers=old).status_code == 401
+    assert client.get("/api/v1/editions", headers=new).status_code == 200
+    assert client.delete("/api/v1/tokens/current", headers=new).status_code == 204
+    assert not opens_dashboard(page)
+    assert db.session.scalar(select(func.count(ApiToken.id))) == 0
+    assert (
+        client.post(
+            "/api/v1/tokens", json={"email": user.email, "password": NEW_PASSWORD}
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/v1/accounts/password", json={**change, "password_confirm": NEW_PASSWORD}
+        ).status_code
+        == 401
+    )
+
+
 def test_deactivation_ends_sessions_and_tokens(app, runner):
     user = create_user("officer", "ex@example.it")
     db.session.commit()

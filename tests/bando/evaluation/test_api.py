@@ -1,7 +1,7 @@
 """The committee through the API: declaration first, linked organisations never shown,
 recusal, others' scores only after one's own, the last review moves to scored."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bando.applications.models import Application
 from bando.core import audit
@@ -189,3 +189,39 @@ def test_the_officer_composes_the_committee(app, client):
     wrong = client.post(path, headers=headers, json={"evaluator": applicant.email})
     assert wrong.status_code == 422
     assert client.get(path, headers=token(client, evaluator)).status_code == 403
+
+
+def test_the_officer_takes_an_evaluator_off_the_committee_until_they_review(app, client):
+    edition, officer, (first, second, _), (a, *_rest) = committee_world()
+    headers = token(client, officer)
+    path = f"/api/v1/editions/{edition.code}/committee"
+    for missing in (
+        f"{path}/987654",
+        f"{path}/{officer.id}",
+        f"/api/v1/editions/nessuno/committee/{first.id}",
+    ):
+        assert client.delete(missing, headers=headers).status_code == 404, missing
+    assert client.delete(f"{path}/{first.id}", headers=token(client, first)).status_code == 403
+    # The first evaluator reviews: from then on they stay on the record.
+    mine = token(client, first)
+    client.post(f"/api/v1/editions/{edition.code}/conflict-declaration", headers=mine)
+    sent = client.post(
+        url(a, "/reviews"), headers=mine, json={"scores": scores(edition, 30, 20, 20)}
+    )
+    assert sent.status_code in (200, 201), sent.get_json()
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    kept = client.delete(f"{path}/{first.id}", headers=headers)
+    assert kept.status_code == 409 and kept.get_json()["code"] == "has_reviews"
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+
+    removed = client.delete(f"{path}/{second.id}", headers=headers)
+    assert removed.status_code == 200, removed.get_json()
+    members = [m["email"] for m in removed.get_json()["evaluators"]]
+    assert second.email not in members and first.email in members
+    assert (
+        client.get(path, headers=headers).get_json()["evaluators"]
+        == removed.get_json()["evaluators"]
+    )
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert event.trigger == "remove_evaluator" and event.payload["evaluator"] == second.email
+    assert client.delete(f"{path}/{second.id}", headers=headers).status_code == 404

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bando.core.extensions import db
 from bando.core.formatting import day
@@ -175,6 +175,43 @@ def test_the_command_issues_and_refuses_an_unknown_call(app, runner, tmp_path):
     result = runner.invoke(args=["letters", "nessuno", "--out", str(tmp_path / "x.zip")])
     assert result.exit_code != 0 and "no such call" in result.output
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_finance_lists_then_issues_the_letters_through_the_api(app, client):
+    world = letters_world()
+    edition = world["edition"]
+    headers = token(client, world["finance"])
+    url = f"/api/v1/editions/{edition.code}/letters"
+    listed = client.get(url, headers=headers)
+    assert listed.status_code == 200, listed.get_json()
+    before = listed.get_json()
+    assert before["missing"] == 5 and before["issued_now"] == 0
+    assert {(row["application_id"], row["kind"]) for row in before["letters"]} == {
+        (world["first"].id, "award"),
+        (world["second"].id, "award"),
+        (world["reserve"].id, "reserve"),
+        (world["rejected"].id, "not_admissible"),
+        (world["asked"].id, "integration_request"),
+    }
+    assert all(row["protocol"] is None for row in before["letters"])
+    assert db.session.scalar(select(func.count(Letter.id))) == 0  # reading issued nothing
+
+    issued = client.post(url, headers=headers)
+    assert issued.status_code == 200, issued.get_json()
+    body = issued.get_json()
+    assert body["issued_now"] == 5 and body["missing"] == 0
+    letters = db.session.scalars(select(Letter).order_by(Letter.number)).all()
+    assert sorted(row["protocol"] for row in body["letters"]) == sorted(x.protocol for x in letters)
+    assert all(row["issued_at"].endswith(("+01:00", "+02:00")) for row in body["letters"])
+    again = client.post(url, headers=headers).get_json()
+    assert again["issued_now"] == 0 and again["letters"] == body["letters"]
+    assert client.get(url, headers=headers).get_json()["letters"] == body["letters"]
+
+    for role in ("officer", "first_owner"):
+        assert client.post(url, headers=token(client, world[role])).status_code == 403
+    assert client.get(url).status_code == 401
+    assert client.post("/api/v1/editions/nessuno/letters", headers=headers).status_code == 404
+    assert db.session.scalar(select(func.count(Letter.id))) == 5
 
 
 def test_who_may_read_a_letter(app, client):
