@@ -2,7 +2,10 @@
 
 Both CdQ editions stay as they were; a demo edition, built from the 2019 call with dates
 around today, is open for submissions, and holds applications of five local
-organisations in different states so that every persona has something to do. Each
+organisations in different states so that every persona has something to do. A second
+demo edition has already gone the whole way to the grants — checked, scored by the
+committee, ranked, allocated and accepted, one advance paid — so that finance has
+letters to issue and payments to make, and the beneficiaries a report to file. Each
 change goes through the same operations and lifecycle as on the site, so the audit
 trail is real. Running it again changes nothing.
 
@@ -27,19 +30,26 @@ from sqlalchemy import Table, and_, delete, func, or_, select, update
 
 from bando.accounts.models import Organisation, User
 from bando.accounts.operations import create_user, register_organisation
+from bando.allocation import operations as allocation
 from bando.applications import operations as applications
 from bando.applications.attachments import store_attachment
 from bando.applications.lifecycle import fire
 from bando.applications.models import Application
 from bando.calls.callfile import parse_call
+from bando.calls.lifecycle import fire_edition
 from bando.calls.loading import SHIPPED_DIR, load_call
 from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent, AuditHead, Notification
 from bando.core.timeutil import to_rome, utcnow
+from bando.evaluation import operations as evaluation
+from bando.payments import operations as payments
+from bando.ranking import operations as ranking
 
 DEMO_CODE = "cdq-demo"
+ASSIGNED_CODE = "cdq-demo-assegnato"
+DEMO_CODES = (DEMO_CODE, ASSIGNED_CODE)
 PASSWORD = "demo-bando-2019"
 
 STAFF = (
@@ -150,6 +160,85 @@ def demo_call(now) -> dict:
     return data
 
 
+def assigned_call(now) -> dict:
+    """The 2019 call again, run through today to its grants: room for two grants of
+    € 8.500,00, one ranking for the whole city, the third proposal on the reserve list."""
+    data = demo_call(now)
+    data["edition"].update(
+        code=ASSIGNED_CODE,
+        title="Bando contributi ambiti CdQ — edizione dimostrativa già assegnata",
+        protocol_prefix="DEMOA",
+        budget_cap="17000.00",
+        description=(
+            "Edizione dimostrativa già valutata e assegnata: due contributi concessi e "
+            "accettati, una proposta in riserva. I dati sono di fantasia."
+        ),
+    )
+    data["allocation"].update(mode="single_ranking", on_insufficient="skip")
+    for hood in data["neighbourhoods"]:
+        hood.pop("quota", None)  # one ranking for the city: no share per neighbourhood
+    return data
+
+
+# (organisation's e-mail, points of each evaluator per criterion, what follows the grant)
+ASSIGNED = (
+    ("insieme.gratosoglio@bando.demo", (28, 22, 18, 14, 9), "advance_paid"),
+    ("inquilini.pontelambro@bando.demo", (26, 21, 17, 13, 8), "accepted"),
+    ("benecomune.mazzini@bando.demo", (22, 18, 15, 11, 7), "reserve"),
+)
+
+
+def load_assigned(now, staff: dict[str, User]) -> None:
+    """The second demo edition, through every step the pages take: submissions, the
+    officer's checks and early closing, the committee's declarations and reviews, the
+    approved ranking, the allocation, the acceptances and one advance paid."""
+    if db.session.scalar(select(Edition.id).where(Edition.code == ASSIGNED_CODE)):
+        return
+    edition, _ = load_call(assigned_call(now), "cdq-demo-assegnato.toml", now=now)
+    officer = staff["istruttore@bando.demo"]
+    evaluators = [staff[f"valutatore{n}@bando.demo"] for n in (1, 2, 3)]
+    finance = staff["ragioneria@bando.demo"]
+    proposals = []
+    for email, _points, _after in ASSIGNED:
+        user = db.session.scalar(select(User).where(User.email == email))
+        _, org, hood, guidelines, _target = next(o for o in ORGANISATIONS if o[0] == email)
+        application = applications.create_draft(
+            user, _proposal(org["name"], hood, guidelines, edition)
+        )
+        for kind in edition.required_attachments:
+            store_attachment(
+                application, kind, f"{kind}.pdf", sample_pdf(kind), user, max_bytes=5 * 1024 * 1024
+            )
+        fire(application, "submit", user, "invio della domanda", now=now)
+        proposals.append((application, user))
+    fire_edition(edition, "close", officer, "chiusura anticipata (dimostrazione)", now=now)
+    for application, _user in proposals:
+        fire(application, "declare_eligible", officer, "requisiti formali verificati", now=now)
+    for evaluator in evaluators:
+        evaluation.assign_evaluator(edition, officer, evaluator)
+        evaluation.sign_declaration(edition, evaluator, [], now=now)
+    codes = [criterion.code for criterion in evaluation.criteria_of(edition)]
+    for (application, _user), (_email, points, _after) in zip(proposals, ASSIGNED, strict=True):
+        for evaluator in evaluators:
+            evaluation.save_review(
+                application,
+                evaluator,
+                dict(zip(codes, points, strict=True)),
+                "Proposta chiara, radicata nel quartiere.",
+                submit=True,
+                now=now,
+            )
+    ranking.approve(edition, officer, now=now)
+    allocation.run(edition, officer, now=now)
+    for (application, user), (_email, _points, after) in zip(proposals, ASSIGNED, strict=True):
+        if after in ("accepted", "advance_paid"):
+            allocation.accept(application, user, now=now)
+        if after == "advance_paid":
+            payments.record_payment(
+                application, "advance", finance, reference="mandato 2025/0001", now=now
+            )
+
+
 def sample_pdf(title: str) -> bytes:
     buffer = io.BytesIO()
     # invariant: the same bytes every time (no date, no random id), checked once per process
@@ -256,6 +345,7 @@ def load_demo(now=None) -> list[tuple[str, str]]:
             )
         if target == "eligible":
             fire(application, "declare_eligible", officer, "requisiti formali verificati", now=now)
+    load_assigned(now, staff)
     db.session.commit()
     return logins
 
@@ -297,7 +387,7 @@ def _demo_rows() -> dict[str, set[int]]:
         "applications": _ids(
             select(Application.id).where(Application.organisation_id.in_(organisations))
         ),
-        "editions": _ids(select(Edition.id).where(Edition.code == DEMO_CODE)),
+        "editions": _ids(select(Edition.id).where(Edition.code.in_(DEMO_CODES))),
     }
 
 
@@ -315,7 +405,7 @@ def other_data() -> list[str]:
             total = db.session.scalar(select(func.count(model.id)).where(model.id.not_in(own)))
             found.append(f"{total} {what} ({', '.join(rows)}{'…' if total > len(rows) else ''})")
     codes = db.session.scalars(
-        select(Edition.code).where(Edition.code.not_in(shipped_codes() | {DEMO_CODE}))
+        select(Edition.code).where(Edition.code.not_in(shipped_codes() | set(DEMO_CODES)))
     ).all()
     if codes:
         found.append(f"{len(codes)} calls ({', '.join(codes)})")
@@ -442,6 +532,7 @@ def demo_command(force, reset):
         )
     logins = load_demo()
     click.echo(f"demo edition: {DEMO_CODE} (open for submissions)")
+    click.echo(f"demo edition: {ASSIGNED_CODE} (allocated: letters, payments, reports)")
     click.echo(f"demo logins (password for all: {PASSWORD}):")
     for role, email in logins:
         click.echo(f"  {role:10} {email}")

@@ -4,12 +4,13 @@ from bando.accounts.models import Organisation, User
 from bando.accounts.operations import authenticate
 from bando.applications.facts import submission_problems
 from bando.applications.models import Application, Attachment
+from bando.budget.models import Award
 from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.audit import verify_chain
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
-from bando.demo import DEMO_CODE, PASSWORD
+from bando.demo import ASSIGNED_CODE, DEMO_CODE, PASSWORD
 from tests.factories import create_organisation, create_user
 from tests.lifecycle_factories import create_application
 
@@ -53,7 +54,10 @@ def test_demo_loads_every_persona_and_is_idempotent(runner):
     codes = set(db.session.scalars(select(Edition.code)))
     assert {"cdq-2017-2018", "cdq-2019", DEMO_CODE} <= codes
     states = _states()
-    assert states == {"draft": 1, "submitted": 2, "integration_requested": 1, "eligible": 1}
+    assert states == {
+        **{"draft": 1, "submitted": 2, "integration_requested": 1, "eligible": 1},
+        **{"funded": 2, "reserve": 1},  # the assigned demo call
+    }
     # Every printed login works with the printed password.
     for line in result.output.splitlines():
         parts = line.split()
@@ -85,7 +89,58 @@ def test_demo_submissions_have_protocols(runner):
     protocols = db.session.scalars(
         select(Application.protocol).where(Application.protocol.is_not(None))
     ).all()
-    assert sorted(protocols) == ["DEMO/0001", "DEMO/0002", "DEMO/0003", "DEMO/0004"]
+    assert sorted(protocols) == [
+        *["DEMO/0001", "DEMO/0002", "DEMO/0003", "DEMO/0004"],
+        *["DEMOA/0001", "DEMOA/0002", "DEMOA/0003"],
+    ]
+
+
+def test_the_assigned_demo_call_gives_finance_and_the_beneficiaries_work(app, runner):
+    _fresh_demo(runner)
+    edition = db.session.scalar(select(Edition).where(Edition.code == ASSIGNED_CODE))
+    assert edition.state == "allocated"
+    rows = db.session.execute(
+        select(Organisation.name, Application.state, Award.state, Award.accepted_at)
+        .join(Application, Application.organisation_id == Organisation.id)
+        .outerjoin(Award, Award.application_id == Application.id)
+        .where(Application.edition_id == edition.id)
+        .order_by(Application.protocol_number)
+    ).all()
+    assert [(name, state, award) for name, state, award, _ in rows] == [
+        ("Gratosoglio Insieme ODV", "funded", "active"),
+        ("Comitato Inquilini Ponte Lambro", "funded", "active"),
+        ("Fondazione Mazzini Bene Comune", "reserve", None),
+    ]
+    assert all(accepted for *_, award, accepted in rows if award)
+    # The ranking came from three submitted reviews each, the events say who did what.
+    triggers = set(
+        db.session.scalars(select(AuditEvent.trigger).where(AuditEvent.edition_id == edition.id))
+    )
+    assert {"submit", "declare_eligible", "submit_review", "rank", "allocate", "accept"} <= (
+        triggers
+    )
+    assert verify_chain().ok
+
+    client = app.test_client()
+    headers = token_headers(client, "ragioneria@bando.demo")
+    letters = client.get(f"/api/v1/editions/{ASSIGNED_CODE}/letters", headers=headers)
+    assert letters.status_code == 200, letters.get_json()
+    assert [row["kind"] for row in letters.get_json()["letters"]] == ["award", "award", "reserve"]
+    register = client.get(f"/api/v1/editions/{ASSIGNED_CODE}/payments", headers=headers)
+    assert register.status_code == 200, register.get_json()
+    paid = register.get_json()["payments"]
+    assert [(p["organisation"], p["kind"], p["amount"]) for p in paid] == [
+        ("Gratosoglio Insieme ODV", "advance", "4250.00")
+    ]
+    mine = token_headers(client, "insieme.gratosoglio@bando.demo")
+    listed = client.get("/api/v1/applications", headers=mine).get_json()["applications"]
+    assert sorted(a["state"] for a in listed) == ["funded", "submitted"]
+
+
+def token_headers(client, email):
+    response = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 def test_demo_refuses_a_database_in_use_unless_forced(runner):
