@@ -101,6 +101,14 @@ def test_each_role_lists_exactly_what_it_may_see(client, world):
         assert ids(body) == {a.id for a in rows.values() if rules.can_see(user, a)}, role
 
 
+def test_a_draft_withdrawn_before_sending_stays_the_organisations_own(client, world):
+    users, rows, _calls = world
+    url = f"{URL}/{rows['withdrawn_draft'].id}"
+    assert client.get(url, headers=token(client, users["applicant"])).status_code == 200
+    for role in ("officer", "admin"):
+        assert client.get(url, headers=token(client, users[role])).status_code == 404, role
+
+
 def test_the_evaluator_page_and_the_api_list_the_same_proposals(client, world):
     from bando.evaluation.pages.evaluator import work_of
 
