@@ -8,10 +8,10 @@ from bando.applications.attachments import store_attachment
 from bando.applications.lifecycle import fire
 from bando.applications.operations import (
     application_view,
-    applications_of,
     create_draft,
     expire_if_due,
     integrate,
+    listing,
     submit,
     update_draft,
     withdraw,
@@ -21,6 +21,7 @@ from bando.applications.schemas import (
     UPLOAD,
     ApplicationList,
     ApplicationOut,
+    ApplicationQuery,
     AttachmentInfo,
     AttachmentList,
     Checklist,
@@ -75,16 +76,33 @@ def _out(application) -> ApplicationOut:
 @endpoint(
     "GET",
     "/applications",
-    summary="The applications of the user's organisation",
+    summary="The applications this user may see, newest first, a page at a time: the "
+    "organisation's own (drafts included); the staff's list never shows a draft (officer "
+    "and administrator: every submitted proposal; evaluator: those of the calls where they "
+    "signed the declaration, neither linked nor recused; finance: from the allocation on)",
     tag="applications",
-    roles=("applicant",),
-    ok=(200, "every application of the organisation", ApplicationList),
+    query=ApplicationQuery,
+    ok=(200, "one page of the applications, and how many match in all", ApplicationList),
 )
-def list_applications(user):
-    applications = applications_of(user.organisation_id)
+def list_applications(user, query: ApplicationQuery):
+    total, applications = listing(
+        user,
+        edition=query.edition,
+        state=query.state,
+        neighbourhood=query.neighbourhood,
+        limit=query.limit,
+        offset=query.offset,
+    )
     if any([expire_if_due(a) for a in applications]):  # every one, not just the first
         commit()
-    return ApplicationList.of({"applications": [application_view(a) for a in applications]})
+    return ApplicationList.of(
+        {
+            "applications": [application_view(a) for a in applications],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+        }
+    )
 
 
 @endpoint(

@@ -7,15 +7,17 @@ bando.applications.lifecycle.fire; nothing here assigns a state.
 """
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from bando.accounts.models import Organisation, User
+from bando.applications import rules
 from bando.applications.facts import call_rules, proposal_of
 from bando.applications.lifecycle import expire_if_overdue, fire
 from bando.applications.models import Application, BudgetLine, Partner
 from bando.applications.schemas import NewProposal, ProposalChange, ProposalFields
 from bando.calls.lifecycle import open_if_due
-from bando.calls.models import Edition
+from bando.calls.models import Edition, Neighbourhood
 from bando.core.extensions import db
 from bando.core.operations import OperationError
 from bando.core.schemas import field_errors
@@ -41,6 +43,39 @@ def applications_of(organisation_id: int) -> list[Application]:
             .order_by(Application.created_at.desc(), Application.id.desc())
         )
     )
+
+
+def listing(
+    user: User, *, edition=None, state=None, neighbourhood=None, limit=50, offset=0
+) -> tuple[int, list[Application]]:
+    """The applications this user may list (rules.listed), filtered by call code, state and
+    neighbourhood slug: how many in all, and one page of them, newest first, loaded with
+    what application_view reads — the same statements whatever the number of rows."""
+    where = rules.listed(user)
+    if edition:
+        where.append(Application.edition.has(Edition.code == edition))
+    if state:
+        where.append(Application.state == state)
+    if neighbourhood:
+        where.append(Application.neighbourhood.has(Neighbourhood.slug == neighbourhood))
+    total = db.session.scalar(select(func.count(Application.id)).where(*where))
+    page = db.session.scalars(
+        select(Application)
+        .where(*where)
+        .options(
+            joinedload(Application.edition),
+            joinedload(Application.organisation),
+            joinedload(Application.neighbourhood),
+            selectinload(Application.guidelines),
+            selectinload(Application.partners),
+            selectinload(Application.budget_lines),
+            selectinload(Application.attachments),
+        )
+        .order_by(Application.created_at.desc(), Application.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return total, list(page)
 
 
 def applications_at_limit(edition: Edition, organisation_id: int) -> list[Application]:

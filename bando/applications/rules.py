@@ -12,12 +12,19 @@ a 404, never a hint that it exists.
 - Finance sees proposals from the allocation on.
 - Applicants see the staff by role («istruttore»), never by name or e-mail.
 
+`can_see` answers for one application; `listed` says the same as SQL conditions, for the
+lists (pages and API) that filter, count and page in the database: the two are kept
+equal by tests/bando/applications/test_listing.py.
+
 The committee's rows are read through the Edition's and the Application's relationships
 (by name), so this module needs no import of bando.evaluation.
 """
 
-from bando.accounts.models import STAFF_ROLES, User
+from sqlalchemy import and_, false
+
+from bando.accounts.models import STAFF_ROLES, Organisation, User
 from bando.applications.models import Application
+from bando.calls.models import Edition
 from bando.core.extensions import db
 from bando.core.labels import role_label
 
@@ -107,13 +114,54 @@ def can_see(user: User | None, application: Application) -> bool:
     if is_member(user, application):
         return True
     role = getattr(user, "role", None)
-    if role not in STAFF_ROLES or application.state == "draft":
+    # Never sent (a draft, or a draft withdrawn before sending): the organisation's own.
+    if role not in STAFF_ROLES or application.state == "draft" or application.protocol is None:
         return False
     if role == "evaluator":
         return can_evaluate(user, application)
     if role == "finance":
         return application.state in ALLOCATED_STATES
     return True  # officer, admin
+
+
+def listed(user: User | None) -> list:
+    """`can_see` as SQL conditions on Application: what this user's lists may hold."""
+    role = getattr(user, "role", None)
+    if role == "applicant":
+        if user.organisation_id is None:
+            return [false()]
+        return [Application.organisation_id == user.organisation_id]
+    if role not in STAFF_ROLES:
+        return [false()]
+    sent = [Application.state != "draft", Application.protocol.is_not(None)]
+    if role == "evaluator":
+        return [*sent, *_evaluable(user)]
+    if role == "finance":
+        return [*sent, Application.state.in_(ALLOCATED_STATES)]
+    return sent  # officer, admin
+
+
+def _evaluable(user: User) -> list:
+    """can_evaluate as SQL: the call's committee, the declaration signed, the organisation
+    not named in it, no recusal."""
+    assignment = Edition.assignments.property.mapper.class_
+    declaration = Edition.declarations.property.mapper.class_
+    review = Application.reviews.property.mapper.class_
+    own = declaration.evaluator_id == user.id
+    linked = declaration.linked_organisations.any(Organisation.id == Application.organisation_id)
+    return [
+        Application.state.in_(EVALUATION_STATES),
+        Application.edition.has(
+            and_(
+                Edition.assignments.any(assignment.evaluator_id == user.id),
+                Edition.declarations.any(own),
+            )
+        ),
+        ~Application.edition.has(Edition.declarations.any(and_(own, linked))),
+        ~Application.reviews.any(
+            and_(review.evaluator_id == user.id, review.conflict_of_interest.is_(True))
+        ),
+    ]
 
 
 def can_act_as_owner(user: User | None, application: Application) -> bool:

@@ -7,11 +7,17 @@ output and the OpenAPI components all come from it, and the pages send the same 
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bando.core.schemas import Cents, Day, EventOut, Line, Moment, Out, Schema, Text
+from workflows.application import STATES
 
 LIST_LIMIT = 50  # budget lines, partners, guidelines: far above any real proposal
+# The pages of GET /applications; an offset beyond any real table (and within a 32-bit
+# integer, which every database takes).
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_OFFSET = 1_000_000
 
 
 class PartnerFields(Schema):
@@ -126,8 +132,24 @@ class ApplicationOut(Out):
     version: int
 
 
+class ApplicationQuery(BaseModel):
+    """The filters and the page of GET /applications, from the query string (its values
+    are text, read as numbers where numbers are asked; other parameters are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    edition: Line(64) | None = Field(default=None, description="the call's code")
+    state: Literal[STATES] | None = None
+    neighbourhood: Line(64) | None = Field(default=None, description="the neighbourhood's slug")
+    limit: int = Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="rows per page")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="rows skipped")
+
+
 class ApplicationList(Out):
     applications: list[ApplicationOut]
+    total: int = Field(description="every application matching the filters, on all pages")
+    limit: int
+    offset: int
 
 
 class AttachmentList(Out):

@@ -95,6 +95,36 @@ def parse_body(schema: type[BaseModel], *, required: bool = True):
         raise ApiError(422, "invalid data", problems) from None
 
 
+def parse_query(schema: type[BaseModel]):
+    """The query string validated by `schema` (each parameter once; the last one counts
+    when repeated); 422 by parameter for a value it does not take."""
+    try:
+        return schema.model_validate(request.args.to_dict(flat=True))
+    except ValidationError as error:
+        raise ApiError(422, "invalid query parameters", field_errors(error)) from None
+
+
+def query_parameters(schema: type[BaseModel]) -> list[dict]:
+    """The OpenAPI parameters (in: query) of a flat schema of optional fields."""
+    properties = schema.model_json_schema()["properties"]
+    parameters = []
+    for name in schema.model_fields:
+        spec = dict(properties[name])
+        description = spec.pop("description", None)
+        spec.pop("title", None)
+        # A query string cannot say null: an optional field is simply left out.
+        branches = [b for b in spec.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            spec.update(branches[0])
+        if spec.get("default", 0) is None:
+            del spec["default"]
+        parameter = {"name": name, "in": "query", "required": False, "schema": spec}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
 # --- declaring an endpoint --------------------------------------------------------------
 
 
@@ -145,6 +175,7 @@ def endpoint(
     ok: tuple[int, str, object],
     errors: dict[int, str] | None = None,
     headers: tuple[dict, ...] = (),
+    query: type[BaseModel] | None = None,
 ):
     """Declares an endpoint of the API.
 
@@ -156,10 +187,14 @@ def endpoint(
     view may answer, with why (or a (why, schema) pair for another success); 400, 401,
     403, 404, 413 and 422 are added where the declaration implies them, 503 (database out
     of reach) everywhere. `headers`: the request headers the view reads, as OpenAPI
-    parameters (e.g. Idempotency-Key).
+    parameters (e.g. Idempotency-Key). `query`: the schema of the query string (optional
+    fields only; the view gets it validated as `query=`).
     """
     path, parameters = _openapi_path(rule)
+    path_parameters = bool(parameters)
     parameters += headers
+    if query is not None:
+        parameters += query_parameters(query)
     responses: dict[int, tuple[str, object]] = {ok[0]: (ok[1], ok[2])}
     implied = {}
     if roles is not None:
@@ -172,7 +207,9 @@ def endpoint(
     if headers:
         implied[400] = "a malformed header"
         implied[422] = "invalid data, messages by field"
-    if parameters:
+    if query is not None:
+        implied[422] = "invalid data, messages by field"
+    if path_parameters or headers:
         implied[404] = "not found, or not visible to this user"
     if body is not None or multipart is not None:
         implied[413] = "the body is larger than the server accepts"
@@ -187,6 +224,8 @@ def endpoint(
             args = []
             if roles is not None:
                 args.append(_authenticated(roles))
+            if query is not None:
+                kwargs["query"] = parse_query(query)
             if body is not None and validate:
                 kwargs["body"] = parse_body(body, required=body_required)
             elif body is not None:

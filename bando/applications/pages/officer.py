@@ -154,12 +154,8 @@ def dashboard():
     state = request.args.get("stato")
     state = state if state in LISTED_STATES else None
 
-    # Submitted at least once: a draft withdrawn before sending was never the office's.
-    where = [
-        Application.edition_id == edition.id,
-        Application.state != "draft",
-        Application.protocol.is_not(None),
-    ]
+    # What the officer may list (submitted at least once), as the API's list says.
+    where = [Application.edition_id == edition.id, *rules.listed(current_user)]
     if hood is not None:
         where.append(Application.neighbourhood_id == hood.id)
     # The count of every state at once (for the filter and the total), in one query.

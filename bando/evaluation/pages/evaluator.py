@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectMultipleField, SubmitField, TextAreaField, widgets
 
@@ -86,8 +86,10 @@ def work_of(user, edition: Edition) -> Work:
     work = Work(edition, declaration)
     if declaration is None:
         return work  # nothing of the proposals before the declaration, not even a count
-    candidates = db.session.scalars(
-        select(Application)
+    # One statement: each proposal with whether the evaluator's list holds it (the rule
+    # the API's list uses); the others are kept only to show the recusals.
+    candidates = db.session.execute(
+        select(Application, and_(*rules.listed(user)))
         .options(selectinload(Application.reviews))
         .where(
             Application.edition_id == edition.id,
@@ -95,8 +97,8 @@ def work_of(user, edition: Edition) -> Work:
         )
         .order_by(Application.protocol_number)
     ).all()
-    for application in candidates:
-        if rules.can_evaluate(user, application):
+    for application, listed in candidates:
+        if listed:
             work.proposals.append((application, status_of(user, application)))
         elif rules.has_recused(user, application) and not rules.is_linked(user, application):
             work.recused.append(application)
