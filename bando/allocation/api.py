@@ -3,7 +3,6 @@ renunciation, the officer's revocation, the explanation of an outcome, the budge
 
 from fractions import Fraction
 
-from flask import request
 from sqlalchemy import select
 
 from bando.allocation import operations
@@ -13,6 +12,7 @@ from bando.allocation.schemas import (
     BudgetOut,
     Explanation,
     RevokeIn,
+    SimulationQuery,
     Simulations,
 )
 from bando.applications import rules
@@ -77,21 +77,21 @@ def run_allocation(user, code):
     return AllocationOut.of(allocation_view(edition, allocation, operations.rules_of(edition)))
 
 
-def _alternative(args) -> dict:
+def _alternative(query: SimulationQuery) -> dict:
     """?mode=&on_insufficient=&cap=16000.00&min_partial_share=0.5 → rules_of overrides."""
     alternative, errors = {}, {}
-    if args.get("mode"):
-        alternative["mode"] = args["mode"]
-    if args.get("on_insufficient"):
-        alternative["on_insufficient"] = args["on_insufficient"]
-    if args.get("cap"):
+    if query.mode:
+        alternative["mode"] = query.mode
+    if query.on_insufficient:
+        alternative["on_insufficient"] = query.on_insufficient
+    if query.cap:
         try:
-            alternative["cap_cents"] = api_amount(args["cap"])
+            alternative["cap_cents"] = api_amount(query.cap)
         except ValueError as error:
             errors["cap"] = [str(error)]
-    if args.get("min_partial_share"):
+    if query.min_partial_share:
         try:
-            share = Fraction(args["min_partial_share"])
+            share = Fraction(query.min_partial_share)
             if not 0 <= share <= 1 or (share * 10000).denominator != 1:
                 raise ValueError
             alternative["min_partial_share_bp"] = int(share * 10000)
@@ -109,14 +109,15 @@ def _alternative(args) -> dict:
     "parameters mode, on_insufficient, cap, min_partial_share) without writing anything",
     tag="allocation",
     roles=("officer",),
+    query=SimulationQuery,
     ok=(200, "the call's rules first, then the alternative", Simulations),
     errors={409: "the ranking is not approved", 422: "an alternative that is not valid"},
 )
-def simulate_allocation(user, code):
+def simulate_allocation(user, code, query: SimulationQuery):
     edition = edition_or_404(code)
     asked = [{}]
-    if any(request.args.get(k) for k in ("mode", "on_insufficient", "cap", "min_partial_share")):
-        asked.append(_alternative(request.args))
+    if query.given():
+        asked.append(_alternative(query))
     return Simulations.of(
         {
             "edition": edition.code,

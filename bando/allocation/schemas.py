@@ -2,9 +2,10 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bando.core.schemas import Cents, Line, Moment, Out, Schema, Text
+from scoring.allocation import MODES, POLICIES
 
 
 class DecisionOut(Out):
@@ -85,3 +86,22 @@ class BudgetOut(Out):
     paid: Cents
     available: Cents
     neighbourhoods: list[HoodFigures]
+
+
+class SimulationQuery(BaseModel):
+    """The alternative to simulate next to the call's own rules, from the query string
+    (text: the amount and the share are read by the view, saying what is wrong)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: Literal[MODES] | None = None
+    on_insufficient: Literal[POLICIES] | None = None
+    cap: str | None = Field(
+        default=None, max_length=20, description="another cap, e.g. 16000.00", examples=["16000.00"]
+    )
+    min_partial_share: str | None = Field(
+        default=None, max_length=10, description="a share between 0 and 1", examples=["0.5"]
+    )
+
+    def given(self) -> bool:
+        return any(getattr(self, name) for name in type(self).model_fields)

@@ -165,6 +165,20 @@ def test_the_simulation_writes_nothing_and_the_run_does_what_it_showed(app, clie
         query_string={"cap": "1,000"},
     )
     assert bad.status_code == 422 and "cap" in bad.get_json()["errors"]
+    for wrong in ({"mode": "a_caso"}, {"on_insufficient": "x"}, {"min_partial_share": "2"}):
+        refused = client.get(
+            f"/api/v1/editions/{edition.code}/allocation/simulation",
+            headers=headers,
+            query_string=wrong,
+        )
+        assert refused.status_code == 422, (wrong, refused.get_json())
+        assert set(refused.get_json()["errors"]) == set(wrong), refused.get_json()
+    described = client.get("/api/v1/openapi.json").get_json()["paths"][
+        "/editions/{code}/allocation/simulation"
+    ]["get"]["parameters"]
+    assert {"mode", "on_insufficient", "cap", "min_partial_share"} <= {
+        p["name"] for p in described if p["in"] == "query"
+    }
     run = client.post(f"/api/v1/editions/{edition.code}/allocation", headers=headers).get_json()
     assert run["decisions"] == own["decisions"]
 
