@@ -14,7 +14,10 @@ accented letters the base-14 fonts cannot be trusted with once embedded fonts ar
 from __future__ import annotations
 
 import io
+import threading
 import time
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
 from num2words import num2words
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -29,7 +33,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -144,6 +148,70 @@ def filename(data: LetterData) -> str:
 
 # --- fonts and styles -----------------------------------------------------------------------
 
+
+class _Remembered(OrderedDict):
+    """A bounded dict that forgets the least recently used entry: what every letter of a
+    batch repeats stays, what one letter alone says passes through. Locked: letters may be
+    made in several threads at once."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self.lock:
+            value = super().get(key, default)
+            if value is not default:
+                self.move_to_end(key)
+            return value
+
+    def __setitem__(self, key, value):
+        with self.lock:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            if len(self) > self.size:
+                self.popitem(last=False)
+
+
+class _Flate:
+    """zlib as ReportLab's stream filter, remembering the result: the same font subset is
+    compressed once, not once per letter."""
+
+    pdfname = "FlateDecode"
+
+    def __init__(self):
+        self.done = _Remembered(32)
+
+    def encode(self, content: bytes) -> bytes:
+        packed = self.done.get(content)
+        if packed is None:
+            packed = self.done[content] = zlib.compress(content)
+        return packed
+
+
+_FLATE = _Flate()
+
+
+class _SubsetFace(TTFontFace):
+    """A TrueType face that makes each subset (the same glyphs in the same order give the
+    same bytes) once: the letters of a batch use nearly the same characters."""
+
+    def makeSubset(self, subset):
+        made = self.__dict__.setdefault("_subsets", _Remembered(32))
+        key = tuple(subset)
+        font = made.get(key)
+        if font is None:
+            font = made[key] = super().makeSubset(subset)
+        return font
+
+    def addSubsetObjects(self, doc, fontname, subset):
+        descriptor = super().addSubsetObjects(doc, fontname, subset)
+        if doc.compression:
+            doc.idToObject[f"fontFile:{self.filename}({fontname})"].filters = [_FLATE]
+        return descriptor
+
+
 _REGISTERED = False
 
 
@@ -153,14 +221,16 @@ def register_fonts() -> None:
     if _REGISTERED:
         return
     for name, path in FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, path))
+        font = TTFont(name, path)
+        font.face.__class__ = _SubsetFace  # same face, its subsets remembered
+        pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
     )
     _REGISTERED = True
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def _make_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13, alignment=TA_JUSTIFY)
     return {
         "body": base,
@@ -177,9 +247,60 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# Made once: the paragraphs' remembered parses and line breaks are keyed by these objects.
+STYLES = _make_styles()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return STYLES
+
+
+# Parses and line breaks of the paragraphs lately written, by (text, style[, width]): the
+# legal notices, the headings, the obligations and the table's labels are the same in every
+# letter of a call, and ReportLab's markup parser and line breaker are most of a letter's cost.
+_PARSED = _Remembered(512)
+_BROKEN = _Remembered(512)
+
+
+class _Paragraph(Paragraph):
+    """A Paragraph that takes its parse and its lines from the last paragraph with the same
+    text and style (and width). Only what ReportLab computes from those alone is shared;
+    the halves of a split paragraph (made from fragments) are ordinary paragraphs."""
+
+    _key = None
+
+    def __init__(self, text, style=None, bulletText=None, frags=None, **kwargs):
+        if frags is not None or text is None or bulletText or kwargs or style is None:
+            super().__init__(text, style, bulletText, frags, **kwargs)
+            return
+        key = (text, style)
+        parsed = _PARSED.get(key)
+        if parsed is None:
+            super().__init__(text, style)
+            _PARSED[key] = (self.text, self.frags, self.style, self.bulletText)
+        else:
+            self.caseSensitive, self.encoding, self.debug = 1, "utf8", 0
+            self.text, self.frags, self.style, self.bulletText = parsed
+        self._key = key
+
+    def wrap(self, availWidth, availHeight):
+        if self._key is None or availWidth < rl_config._FUZZ:
+            return super().wrap(availWidth, availHeight)
+        key = (*self._key, availWidth)
+        broken = _BROKEN.get(key)
+        if broken is None:
+            result = super().wrap(availWidth, availHeight)
+            _BROKEN[key] = (self.blPara, self.height, self._wrapWidths)
+            return result
+        self.width = availWidth
+        self.blPara, self.height, widths = broken
+        self._wrapWidths = list(widths)
+        return self.width, self.height
+
+
 def _p(text: str, style) -> Paragraph:
     """A paragraph of plain text (escaped); **bold** is the only markup this module adds."""
-    return Paragraph(text, style)
+    return _Paragraph(text, style)
 
 
 def t(value) -> str:
