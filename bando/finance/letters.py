@@ -32,7 +32,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import TimeStamp
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import (
     KeepTogether,
@@ -183,10 +183,11 @@ class _Flate:
     def __init__(self):
         self.done = _Remembered(32)
 
-    def encode(self, content: bytes) -> bytes:
+    def encode(self, content: bytes | str) -> bytes:
         packed = self.done.get(content)
         if packed is None:
-            packed = self.done[content] = zlib.compress(content)
+            raw = content.encode("utf8") if isinstance(content, str) else content
+            packed = self.done[content] = zlib.compress(raw)
         return packed
 
 
@@ -212,6 +213,45 @@ class _SubsetFace(TTFontFace):
         return descriptor
 
 
+class _Formatted(pdfdoc.PDFObject):
+    """A PDF object already written out: a font's widths, the same in every letter."""
+
+    def __init__(self, written: bytes):
+        self.written = written
+
+    def format(self, document) -> bytes:
+        return self.written
+
+
+_WIDTHS = _Remembered(32)
+
+
+class _Font(TTFont):
+    """The TrueType font of the letters, whose per-document objects (a few hundred widths
+    written number by number, the ToUnicode map compressed) are written once per subset,
+    not once per letter; the subsets themselves are remembered by the face (_SubsetFace)."""
+
+    def __init__(self, name: str, path: str):
+        super().__init__(name, path)
+        self.face.__class__ = _SubsetFace  # same face, its subsets remembered
+
+    def addObjects(self, doc):
+        state = self.state.get(doc)
+        if state is None:
+            return super().addObjects(doc)
+        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(state.subsets))]
+        super().addObjects(doc)
+        for name in names:
+            font = doc.idToObject[name]
+            key = tuple(font.Widths.sequence)
+            written = _WIDTHS.get(key)
+            if written is None:
+                written = _WIDTHS[key] = font.Widths.format(doc)
+            font.Widths = _Formatted(written)
+            if doc.compression:
+                doc.idToObject[font.ToUnicode.name].filters = [_FLATE]
+
+
 _REGISTERED = False
 
 
@@ -221,9 +261,7 @@ def register_fonts() -> None:
     if _REGISTERED:
         return
     for name, path in FONT_FILES.items():
-        font = TTFont(name, path)
-        font.face.__class__ = _SubsetFace  # same face, its subsets remembered
-        pdfmetrics.registerFont(font)
+        pdfmetrics.registerFont(_Font(name, path))
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
     )
@@ -296,6 +334,14 @@ class _Paragraph(Paragraph):
         self.blPara, self.height, widths = broken
         self._wrapWidths = list(widths)
         return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        # ReportLab's split rewrites the words of the lines it cuts (a trailing space added):
+        # a paragraph cut at a page's end is parsed and broken afresh, sharing nothing.
+        if self._key is None:
+            return super().split(availWidth, availHeight)
+        text, style = self._key
+        return Paragraph(text, style).split(availWidth, availHeight)
 
 
 def _p(text: str, style) -> Paragraph:
