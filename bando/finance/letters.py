@@ -235,6 +235,28 @@ class _Font(TTFont):
         super().__init__(name, path)
         self.face.__class__ = _SubsetFace  # same face, its subsets remembered
 
+    def splitString(self, text, doc, encoding="utf-8"):
+        """ReportLab's, character by character in Python, for the text drawn in a letter;
+        here a run whose characters all have a code in the first subset already (nearly
+        every run after a letter's first lines) is translated in one step, to the same
+        bytes. Anything else goes the long way, which assigns the new codes."""
+        state = self.state.get(doc)
+        if state is None or not isinstance(text, str):
+            return super().splitString(text, doc, encoding)
+        known = state.__dict__.get("_first_subset")
+        if known is None or known[0] != len(state.assignments):
+            table = {code: n for code, n in state.assignments.items() if n < 256}
+            if 32 in table:
+                table[0xA0] = table[32]  # a no-break space is drawn as a space
+            known = state._first_subset = (
+                len(state.assignments),
+                table,
+                frozenset(map(chr, table)),
+            )
+        if not known[2].issuperset(text):
+            return super().splitString(text, doc, encoding)
+        return [(0, text.translate(known[1]).encode("latin-1"))] if text else []
+
     def addObjects(self, doc):
         state = self.state.get(doc)
         if state is None:
