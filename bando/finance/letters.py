@@ -21,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
@@ -43,7 +44,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from scoring.money import euro
+from scoring.money import euro as _euro
 from workflows.timezone import ROME, day, on
 
 FONT = "BandoSans"
@@ -123,6 +124,15 @@ class LetterData:
 WITHHOLDING_BP = 400  # 4 % (art. 28, comma 2, D.P.R. 600/1973)
 
 
+# The same few amounts and scores recur in every letter of a call: babel's formatting and
+# num2words are done once per value.
+@lru_cache(maxsize=1024)
+def euro(cents: int) -> str:
+    """An amount as the letters write it, "€ 16.000,00" (scoring.money.euro)."""
+    return _euro(cents)
+
+
+@lru_cache(maxsize=1024)
 def amount_in_words(cents: int) -> str:
     """16_000_00 → "euro sedicimila/00" (the cents in figures, as Italian deeds write)."""
     cents = int(cents)
@@ -376,10 +386,15 @@ def t(value) -> str:
     return escape(str(value or "")).replace("\n", "<br/>")
 
 
+@lru_cache(maxsize=1024)
+def _number(value: Decimal, pattern: str) -> str:
+    return format_decimal(value, format=pattern, locale="it")
+
+
 def _points(value: str | None) -> str:
     if not value:
         return "—"
-    return format_decimal(Decimal(value), format="#,##0.00", locale="it")
+    return _number(Decimal(value), "#,##0.00")
 
 
 def _moment(value: datetime) -> str:
@@ -479,7 +494,7 @@ def _opening(data: LetterData) -> str:
 def _award(data: LetterData, s) -> list:
     advance = advance_cents(data)
     balance = data.amount_cents - advance
-    share = format_decimal(Decimal(data.advance_share_bp) / 100, format="#,##0.##", locale="it")
+    share = _number(Decimal(data.advance_share_bp) / 100, "#,##0.##")
     rows = [
         (
             "Contributo concesso",
@@ -490,10 +505,8 @@ def _award(data: LetterData, s) -> list:
         rows.append(("Contributo richiesto", euro(data.requested_cents)))
     if data.total_cost_cents:
         rows.append(("Costo totale del progetto", euro(data.total_cost_cents)))
-        cof_share = format_decimal(
-            Decimal(data.cofinancing_cents) * 100 / Decimal(data.total_cost_cents),
-            format="#,##0.#",
-            locale="it",
+        cof_share = _number(
+            Decimal(data.cofinancing_cents) * 100 / Decimal(data.total_cost_cents), "#,##0.#"
         )
         rows.append(
             (
