@@ -14,22 +14,27 @@ accented letters the base-14 fonts cannot be trusted with once embedded fonts ar
 from __future__ import annotations
 
 import io
+import threading
 import time
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
 from num2words import num2words
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import TimeStamp
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -39,7 +44,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from scoring.money import euro
+from scoring.money import euro as _euro
 from workflows.timezone import ROME, day, on
 
 FONT = "BandoSans"
@@ -119,6 +124,15 @@ class LetterData:
 WITHHOLDING_BP = 400  # 4 % (art. 28, comma 2, D.P.R. 600/1973)
 
 
+# The same few amounts and scores recur in every letter of a call: babel's formatting and
+# num2words are done once per value.
+@lru_cache(maxsize=1024)
+def euro(cents: int) -> str:
+    """An amount as the letters write it, "€ 16.000,00" (scoring.money.euro)."""
+    return _euro(cents)
+
+
+@lru_cache(maxsize=1024)
 def amount_in_words(cents: int) -> str:
     """16_000_00 → "euro sedicimila/00" (the cents in figures, as Italian deeds write)."""
     cents = int(cents)
@@ -144,6 +158,132 @@ def filename(data: LetterData) -> str:
 
 # --- fonts and styles -----------------------------------------------------------------------
 
+
+class _Remembered(OrderedDict):
+    """A bounded dict that forgets the least recently used entry: what every letter of a
+    batch repeats stays, what one letter alone says passes through. Locked: letters may be
+    made in several threads at once."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self.lock:
+            value = super().get(key, default)
+            if value is not default:
+                self.move_to_end(key)
+            return value
+
+    def __setitem__(self, key, value):
+        with self.lock:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            if len(self) > self.size:
+                self.popitem(last=False)
+
+
+class _Flate:
+    """zlib as ReportLab's stream filter, remembering the result: the same font subset is
+    compressed once, not once per letter."""
+
+    pdfname = "FlateDecode"
+
+    def __init__(self):
+        self.done = _Remembered(32)
+
+    def encode(self, content: bytes | str) -> bytes:
+        packed = self.done.get(content)
+        if packed is None:
+            raw = content.encode("utf8") if isinstance(content, str) else content
+            packed = self.done[content] = zlib.compress(raw)
+        return packed
+
+
+_FLATE = _Flate()
+
+
+class _SubsetFace(TTFontFace):
+    """A TrueType face that makes each subset (the same glyphs in the same order give the
+    same bytes) once: the letters of a batch use nearly the same characters."""
+
+    def makeSubset(self, subset):
+        made = self.__dict__.setdefault("_subsets", _Remembered(32))
+        key = tuple(subset)
+        font = made.get(key)
+        if font is None:
+            font = made[key] = super().makeSubset(subset)
+        return font
+
+    def addSubsetObjects(self, doc, fontname, subset):
+        descriptor = super().addSubsetObjects(doc, fontname, subset)
+        if doc.compression:
+            doc.idToObject[f"fontFile:{self.filename}({fontname})"].filters = [_FLATE]
+        return descriptor
+
+
+class _Formatted(pdfdoc.PDFObject):
+    """A PDF object already written out: a font's widths, the same in every letter."""
+
+    def __init__(self, written: bytes):
+        self.written = written
+
+    def format(self, document) -> bytes:
+        return self.written
+
+
+_WIDTHS = _Remembered(32)
+
+
+class _Font(TTFont):
+    """The TrueType font of the letters, whose per-document objects (a few hundred widths
+    written number by number, the ToUnicode map compressed) are written once per subset,
+    not once per letter; the subsets themselves are remembered by the face (_SubsetFace)."""
+
+    def __init__(self, name: str, path: str):
+        super().__init__(name, path)
+        self.face.__class__ = _SubsetFace  # same face, its subsets remembered
+
+    def splitString(self, text, doc, encoding="utf-8"):
+        """ReportLab's, character by character in Python, for the text drawn in a letter;
+        here a run whose characters all have a code in the first subset already (nearly
+        every run after a letter's first lines) is translated in one step, to the same
+        bytes. Anything else goes the long way, which assigns the new codes."""
+        state = self.state.get(doc)
+        if state is None or not isinstance(text, str):
+            return super().splitString(text, doc, encoding)
+        known = state.__dict__.get("_first_subset")
+        if known is None or known[0] != len(state.assignments):
+            table = {code: n for code, n in state.assignments.items() if n < 256}
+            if 32 in table:
+                table[0xA0] = table[32]  # a no-break space is drawn as a space
+            known = state._first_subset = (
+                len(state.assignments),
+                table,
+                frozenset(map(chr, table)),
+            )
+        if not known[2].issuperset(text):
+            return super().splitString(text, doc, encoding)
+        return [(0, text.translate(known[1]).encode("latin-1"))] if text else []
+
+    def addObjects(self, doc):
+        state = self.state.get(doc)
+        if state is None:
+            return super().addObjects(doc)
+        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(state.subsets))]
+        super().addObjects(doc)
+        for name in names:
+            font = doc.idToObject[name]
+            key = tuple(font.Widths.sequence)
+            written = _WIDTHS.get(key)
+            if written is None:
+                written = _WIDTHS[key] = font.Widths.format(doc)
+            font.Widths = _Formatted(written)
+            if doc.compression:
+                doc.idToObject[font.ToUnicode.name].filters = [_FLATE]
+
+
 _REGISTERED = False
 
 
@@ -153,14 +293,14 @@ def register_fonts() -> None:
     if _REGISTERED:
         return
     for name, path in FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, path))
+        pdfmetrics.registerFont(_Font(name, path))
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
     )
     _REGISTERED = True
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def _make_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13, alignment=TA_JUSTIFY)
     return {
         "body": base,
@@ -177,9 +317,68 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# Made once: the paragraphs' remembered parses and line breaks are keyed by these objects.
+STYLES = _make_styles()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return STYLES
+
+
+# Parses and line breaks of the paragraphs lately written, by (text, style[, width]): the
+# legal notices, the headings, the obligations and the table's labels are the same in every
+# letter of a call, and ReportLab's markup parser and line breaker are most of a letter's cost.
+_PARSED = _Remembered(512)
+_BROKEN = _Remembered(512)
+
+
+class _Paragraph(Paragraph):
+    """A Paragraph that takes its parse and its lines from the last paragraph with the same
+    text and style (and width). Only what ReportLab computes from those alone is shared;
+    the halves of a split paragraph (made from fragments) are ordinary paragraphs."""
+
+    _key = None
+
+    def __init__(self, text, style=None, bulletText=None, frags=None, **kwargs):
+        if frags is not None or text is None or bulletText or kwargs or style is None:
+            super().__init__(text, style, bulletText, frags, **kwargs)
+            return
+        key = (text, style)
+        parsed = _PARSED.get(key)
+        if parsed is None:
+            super().__init__(text, style)
+            _PARSED[key] = (self.text, self.frags, self.style, self.bulletText)
+        else:
+            self.caseSensitive, self.encoding, self.debug = 1, "utf8", 0
+            self.text, self.frags, self.style, self.bulletText = parsed
+        self._key = key
+
+    def wrap(self, availWidth, availHeight):
+        if self._key is None or availWidth < rl_config._FUZZ:
+            return super().wrap(availWidth, availHeight)
+        key = (*self._key, availWidth)
+        broken = _BROKEN.get(key)
+        if broken is None:
+            result = super().wrap(availWidth, availHeight)
+            _BROKEN[key] = (self.blPara, self.height, self._wrapWidths)
+            return result
+        self.width = availWidth
+        self.blPara, self.height, widths = broken
+        self._wrapWidths = list(widths)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        # ReportLab's split rewrites the words of the lines it cuts (a trailing space added):
+        # a paragraph cut at a page's end is parsed and broken afresh, sharing nothing.
+        if self._key is None:
+            return super().split(availWidth, availHeight)
+        text, style = self._key
+        return Paragraph(text, style).split(availWidth, availHeight)
+
+
 def _p(text: str, style) -> Paragraph:
     """A paragraph of plain text (escaped); **bold** is the only markup this module adds."""
-    return Paragraph(text, style)
+    return _Paragraph(text, style)
 
 
 def t(value) -> str:
@@ -187,10 +386,15 @@ def t(value) -> str:
     return escape(str(value or "")).replace("\n", "<br/>")
 
 
+@lru_cache(maxsize=1024)
+def _number(value: Decimal, pattern: str) -> str:
+    return format_decimal(value, format=pattern, locale="it")
+
+
 def _points(value: str | None) -> str:
     if not value:
         return "—"
-    return format_decimal(Decimal(value), format="#,##0.00", locale="it")
+    return _number(Decimal(value), "#,##0.00")
 
 
 def _moment(value: datetime) -> str:
@@ -290,7 +494,7 @@ def _opening(data: LetterData) -> str:
 def _award(data: LetterData, s) -> list:
     advance = advance_cents(data)
     balance = data.amount_cents - advance
-    share = format_decimal(Decimal(data.advance_share_bp) / 100, format="#,##0.##", locale="it")
+    share = _number(Decimal(data.advance_share_bp) / 100, "#,##0.##")
     rows = [
         (
             "Contributo concesso",
@@ -301,10 +505,8 @@ def _award(data: LetterData, s) -> list:
         rows.append(("Contributo richiesto", euro(data.requested_cents)))
     if data.total_cost_cents:
         rows.append(("Costo totale del progetto", euro(data.total_cost_cents)))
-        cof_share = format_decimal(
-            Decimal(data.cofinancing_cents) * 100 / Decimal(data.total_cost_cents),
-            format="#,##0.#",
-            locale="it",
+        cof_share = _number(
+            Decimal(data.cofinancing_cents) * 100 / Decimal(data.total_cost_cents), "#,##0.#"
         )
         rows.append(
             (

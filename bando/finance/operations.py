@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from bando.allocation.operations import latest_decision, write_lock
 from bando.applications.models import Application
@@ -208,14 +209,37 @@ def report_due_on(application: Application):
     return None if end is None else end + timedelta(days=application.edition.report_due_days)
 
 
+def _letter_rows(letter: Letter) -> tuple[Application, RankingEntry | None]:
+    """The proposal with its call, neighbourhood, organisation, award and budget lines, and
+    its ranking entry, in one statement, not one lazy load each (a ZIP makes thousands of
+    letters, and the session's identity map holds the call only while a letter does)."""
+    return (
+        db.session.execute(
+            select(Application, RankingEntry)
+            .outerjoin(
+                RankingEntry,
+                (RankingEntry.application_id == Application.id)
+                & (RankingEntry.edition_id == Application.edition_id),
+            )
+            .where(Application.id == letter.application_id)
+            .options(
+                joinedload(Application.edition),
+                joinedload(Application.neighbourhood),
+                joinedload(Application.organisation),
+                joinedload(Application.award),
+                joinedload(Application.budget_lines),
+            )
+        )
+        .unique()
+        .one()
+    )
+
+
 def letter_data(letter: Letter, config=None) -> letters.LetterData:
     config = config if config is not None else current_app.config
     setting = {k: config.get(k, v) for k, v in DEFAULTS.items()}
-    application = letter.application
+    application, entry = _letter_rows(letter)
     edition, org = application.edition, application.organisation
-    entry = db.session.scalar(
-        select(RankingEntry).where(RankingEntry.application_id == application.id)
-    )
     award = application.award
     kind = letter.kind
     fields = {}

@@ -375,3 +375,57 @@ def test_the_font_has_every_character_the_letters_write(app, client):
         written |= set(read(get_letter(client, headers, application, kind)))
     assert {"€", "à", "è", "«", "»", "—"} <= written
     assert not {c for c in written if ord(c) not in glyphs and not c.isspace()}
+
+
+def test_a_letter_is_the_same_bytes_whatever_was_made_before():
+    """The parses, line breaks and font subsets remembered across letters change nothing:
+    each letter made first, with nothing remembered, is byte for byte the one made after
+    the others, in either order, including paragraphs cut at a page's end."""
+    from bando.finance import letters
+
+    base = dict(
+        protocol="CDQ2019/U/0001",
+        issued_at=datetime(2026, 3, 2, 10, 30, tzinfo=UTC),
+        administration="Comune di Milano",
+        office="Direzione Quartieri",
+        office_address="Piazza della Scala 2 — 20121 Milano",
+        office_pec="bandi@pec.comune.milano.it",
+        signatory_name="Mario Bianchi",
+        signatory_role="Il Direttore di Progetto",
+        procedure_manager="Il Direttore di Progetto Mario Bianchi",
+        edition_title="Bando alle periferie 2019",
+        legal_basis="Delibera G.C. n. 1234/2019",
+        application_protocol="CDQ2019/0001",
+        submitted_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        project_title="Orti & laboratori <condivisi>",
+        neighbourhood="Giambellino",
+        organisation_name="Associazione Città Aperta",
+        tax_code="97000000001",
+        address="via dei Tigli 1, 20100 Milano",
+        pec="ente1@pec.example.it",
+        legal_representative="Maria Rossi",
+        position=1,
+        points="90.50",
+        amount_cents=16_000_00,
+        cofinancing_cents=2_000_00,
+        total_cost_cents=20_000_00,
+        advance_share_bp=5000,
+        accept_by=datetime(2026, 3, 17, 22, 59, tzinfo=UTC),
+        report_due_days=60,
+        reason="Statuto non conforme:\nmanca lo scopo sociale.",
+        deadline=datetime(2026, 3, 20, 11, 0, tzinfo=UTC),
+    )
+    made = [letters.LetterData(kind=kind, **base) for kind in letters.KIND_SUBJECTS]
+    for n in (0, 12, 30):  # longer texts move other paragraphs across the page's end
+        made.append(letters.LetterData(kind="award", **{**base, "project_title": "Orti " * n}))
+        made.append(
+            letters.LetterData(kind="not_admissible", **{**base, "reason": "No. " * 60 * n})
+        )
+    alone = []
+    for data in made:
+        for remembered in (letters._PARSED, letters._BROKEN, letters._WIDTHS, letters._FLATE.done):
+            remembered.clear()
+        alone.append(letters.render(data))
+    pairs = list(zip(made, alone, strict=True))
+    for data, pdf in [*pairs, *reversed(pairs)]:
+        assert letters.render(data) == pdf, data.kind
