@@ -4,11 +4,13 @@ reviews each expense and approves it with the final contribution."""
 from flask import Response, current_app, request
 
 from bando.applications import rules
+from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.operations import commit
 from bando.core.ratelimit import limited
+from bando.core.timeutil import utcnow
 from bando.reports import operations
-from bando.reports.schemas import ExpenseOut, ReportIn, ReportOut, ReviewIn
+from bando.reports.schemas import ExpenseOut, OverdueReports, ReportIn, ReportOut, ReviewIn
 
 PDF = {"application/pdf": {}}
 RECEIPT_UPLOAD = {
@@ -185,3 +187,30 @@ def approve_report(user, application_id):
     operations.approve_report(application, user)
     commit()
     return ReportOut.of(operations.report_view(application))
+
+
+@endpoint(
+    "GET",
+    "/editions/<code>/reports/overdue",
+    summary="The final reports missing past their deadline (what `bando tick` lists and the "
+    "officer's page shows)",
+    tag="reports",
+    roles=READERS,
+    ok=(200, "the overdue reports of the call", OverdueReports),
+)
+def overdue_reports(user, code):
+    edition = edition_or_404(code)
+    return OverdueReports.of(
+        {
+            "edition": edition.code,
+            "overdue": [
+                {
+                    "application_id": application.id,
+                    "protocol": application.protocol,
+                    "organisation": application.organisation.name,
+                    "due_at": due,
+                }
+                for application, due in operations.overdue_reports(utcnow(), edition.id)
+            ],
+        }
+    )

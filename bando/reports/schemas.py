@@ -60,3 +60,18 @@ class ReportOut(Out):
     final_contribution: Cents | None = None
     balance: Cents | None = Field(default=None, description="still to pay")
     recovery: Cents | None = Field(default=None, description="to be given back")
+
+
+class OverdueOut(Out):
+    application_id: int
+    protocol: str | None
+    organisation: str
+    due_at: Moment = Field(description="the report's deadline, passed")
+
+
+class OverdueReports(Out):
+    edition: str
+    overdue: list[OverdueOut] = Field(
+        description="funded proposals with no report past the deadline: the officer may "
+        "propose the revocation (POST /applications/{id}/revoke)"
+    )

@@ -272,6 +272,31 @@ def test_a_report_needs_the_award_accepted_and_is_filed_once(app, client):
     assert again.status_code == 409
 
 
+def test_the_api_lists_the_reports_overdue_as_the_officer_page_does(app, client):
+    application, owner, finance, officer = funded_world(10_000)
+    url = f"/api/v1/editions/{application.edition.code}/reports/overdue"
+    headers = token(client, officer)
+    assert client.get(url, headers=headers).get_json()["overdue"] == []
+    # The project ended long ago: the report's days (60 by default) have passed.
+    application.start_date = application.edition.project_starts_on - timedelta(days=500)
+    application.end_date = application.edition.project_starts_on - timedelta(days=400)
+    db.session.commit()
+    listed = client.get(url, headers=headers)
+    assert listed.status_code == 200, listed.get_json()
+    (row,) = listed.get_json()["overdue"]
+    assert (row["application_id"], row["protocol"]) == (application.id, application.protocol)
+    assert row["organisation"] == application.organisation.name
+    assert row["due_at"].endswith(("+01:00", "+02:00"))
+    assert client.get(url, headers=token(client, finance)).get_json()["overdue"] == [row]
+    assert client.get(url, headers=token(client, owner)).status_code == 403
+    assert client.get(url).status_code == 401
+    missing = "/api/v1/editions/nessuno/reports/overdue"
+    assert client.get(missing, headers=headers).status_code == 404
+    # Filed, even late, it is no longer listed.
+    file(client, application, owner, 1_000, receipts=False)
+    assert client.get(url, headers=headers).get_json()["overdue"] == []
+
+
 def test_the_tick_lists_reports_overdue(app, client):
     application, owner, _, officer = funded_world(10_000)
     due = report_due_at(application)
