@@ -27,6 +27,7 @@ from bando.core.timeutil import utcnow
 from tests.allocation_factories import ranked_world
 from tests.bando.core.test_i18n import read_catalogue
 from tests.factories import PASSWORD, create_user
+from tests.statements import recorded_statements
 
 
 def login(client, user):
@@ -430,21 +431,11 @@ def test_the_pages_read_in_english(app, client):
 
 
 def statements_of(client, url) -> int:
-    from sqlalchemy import event
-
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
     client.get(url)  # once before counting: what a first request caches
     # The requests share the test's session: nothing of the setup stays loaded in it.
     db.session.expunge_all()
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as sent:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     return len(sent)
 
 

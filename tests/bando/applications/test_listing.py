@@ -3,7 +3,6 @@ its filters and pages, the parameters it refuses, and a cost in statements that 
 grow with the rows."""
 
 import pytest
-from sqlalchemy import event
 
 from bando.applications import rules
 from bando.applications.models import Application
@@ -13,6 +12,7 @@ from bando.evaluation.operations import recuse, sign_declaration
 from tests.evaluation_factories import committee_world, token
 from tests.factories import create_edition, create_organisation, create_user
 from tests.lifecycle_factories import create_application, put_in_state
+from tests.statements import recorded_statements
 
 URL = "/api/v1/applications"
 
@@ -218,17 +218,9 @@ def test_the_document_describes_the_parameters(client):
 
 
 def statements(client, headers, **params) -> tuple[int, dict]:
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
     db.session.remove()  # nothing left from the test's own reads in the identity map
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as seen:
         body = listed(client, headers, **params)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return len(seen), body
 
 

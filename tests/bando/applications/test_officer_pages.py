@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import render_template
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bando.accounts.models import Organisation
 from bando.applications.lifecycle import fire
@@ -25,6 +25,7 @@ from tests.factories import (
     entity_tax_code,
 )
 from tests.lifecycle_factories import create_application, put_in_state
+from tests.statements import recorded_statements
 from workflows import application as machine
 
 
@@ -124,17 +125,9 @@ def many(edition, count, *, start=0):
 
 def statements(app, client, path) -> tuple[int, str]:
     """The SQL statements one request makes, and its page."""
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
     db.session.remove()  # nothing left from the test's own reads in the identity map
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as seen:
         page = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert page.status_code == 200
     return len(seen), text(page)
 
