@@ -6,6 +6,7 @@ MAIL_SERVER configured (development) each message is written to the application 
 """
 
 import contextlib
+import logging
 import re
 import smtplib
 import unicodedata
@@ -16,7 +17,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import click
 from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from bando.core.extensions import db
@@ -86,6 +87,11 @@ def _connect(config) -> smtplib.SMTP:
     return smtp
 
 
+def _message_id(app) -> str:
+    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
+    return make_msgid(domain=domain)
+
+
 def _claim(app, after: int) -> int | None:
     """Claims the next pending message and commits the claim, before it is sent: a
     process that dies after the SMTP server took it but before marking it sent leaves it
@@ -113,17 +119,108 @@ def _claim(app, after: int) -> int | None:
     notification.attempts += 1
     notification.claimed_at = utcnow()
     # Kept from the first attempt: any copy ever sent carries the same Message-ID.
-    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
-    notification.message_id = notification.message_id or make_msgid(domain=domain)
+    notification.message_id = notification.message_id or _message_id(app)
     db.session.commit()
     return notification.id
 
 
-def _release(notification: Notification, error: str) -> None:
-    """Not sent (the server refused it, or it could not be built): pending again."""
-    notification.claimed_at = None
-    notification.last_error = error[:2000]
+def _claim_queued(app, notification_id: int):
+    """Claims one given message, if it is still pending, as _claim does (the claim
+    committed before sending): its row (id, to_address, subject, body, message_id), or
+    None when another process has it or it is done. One UPDATE … RETURNING: a request
+    that queued the message claims it without scanning the queue."""
+    row = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.sent_at.is_(None),
+            Notification.claimed_at.is_(None),
+            Notification.attempts < MAX_ATTEMPTS,
+        )
+        .values(
+            attempts=Notification.attempts + 1,
+            claimed_at=utcnow(),
+            message_id=func.coalesce(func.nullif(Notification.message_id, ""), _message_id(app)),
+        )
+        .returning(
+            Notification.id,
+            Notification.to_address,
+            Notification.subject,
+            Notification.body,
+            Notification.message_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
     db.session.commit()
+    return row
+
+
+def _release(notification_id: int, error: str) -> None:
+    """Not sent (the server refused it, or it could not be built): pending again."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(claimed_at=None, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _mark_sent(notification_id: int) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(sent_at=utcnow(), last_error="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _send(app, claimed, release_rest) -> int:
+    """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
+    just before it yields them) and marks it sent (committed) right after. Failures are
+    recorded on the row (attempts, last_error); never raises because of the mail server.
+    `release_rest(error)`: when the server cannot be reached, releases what was claimed
+    beyond the message in hand."""
+    config = app.config
+    sender = config.get("MAIL_SENDER") or "bando@localhost"
+    sent = 0
+    smtp = None
+    try:
+        for notification in claimed:
+            if smtp is None and config.get("MAIL_SERVER"):
+                try:
+                    smtp = _connect(config)
+                except (OSError, smtplib.SMTPException) as error:
+                    _release(notification.id, f"connessione SMTP: {error}")
+                    release_rest(f"connessione SMTP: {error}")
+                    app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
+                    break
+            try:
+                message = build_message(notification, sender)
+                if smtp is None:
+                    # Written out only when the log keeps it (writing it costs).
+                    if app.logger.isEnabledFor(logging.INFO):
+                        app.logger.info("mail (not sent, no MAIL_SERVER):\n%s", message.as_string())
+                else:
+                    smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as error:
+                app.logger.warning(
+                    "mail %s to %r failed: %s", notification.id, notification.to_address, error
+                )
+                _release(notification.id, str(error))
+                continue
+            except Exception as error:  # a message that cannot be built (bad header, encoding)
+                app.logger.warning("mail %s refused: %s", notification.id, error)
+                _release(notification.id, f"messaggio non valido: {error}")
+                continue
+            _mark_sent(notification.id)
+            sent += 1
+    finally:
+        if smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+    return sent
 
 
 def send_pending(app=None, ids: list[int] | None = None) -> int:
@@ -135,56 +232,43 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
     server. `ids`: messages already claimed (see resend_uncertain).
     """
     app = app or current_app._get_current_object()
-    config = app.config
-    sender = config.get("MAIL_SENDER") or "bando@localhost"
-    given = list(ids) if ids is not None else None
-    sent = 0
-    smtp = None
-    last = 0
-    try:
+    if ids is not None:
+        given = list(ids)
+
+        def claimed():
+            while given:
+                yield db.session.get(Notification, given.pop(0))
+
+        def release_rest(error):
+            while given:
+                _release(given.pop(0), error)
+
+        return _send(app, claimed(), release_rest)
+
+    def scanned():
+        last = 0
         for _ in range(BATCH):
-            if given is not None:
-                notification_id = given.pop(0) if given else None
-            else:
-                notification_id = _claim(app, last)
+            notification_id = _claim(app, last)
             if notification_id is None:
-                break
+                return
             last = notification_id
-            notification = db.session.get(Notification, notification_id)
-            if smtp is None and config.get("MAIL_SERVER"):
-                try:
-                    smtp = _connect(config)
-                except (OSError, smtplib.SMTPException) as error:
-                    _release(notification, f"connessione SMTP: {error}")
-                    for other in given or ():
-                        _release(db.session.get(Notification, other), f"connessione SMTP: {error}")
-                    app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
-                    break
-            try:
-                message = build_message(notification, sender)
-                if smtp is None:
-                    app.logger.info("mail (not sent, no MAIL_SERVER):\n%s", message.as_string())
-                else:
-                    smtp.send_message(message)
-            except (OSError, smtplib.SMTPException) as error:
-                app.logger.warning(
-                    "mail %s to %r failed: %s", notification.id, notification.to_address, error
-                )
-                _release(notification, str(error))
-                continue
-            except Exception as error:  # a message that cannot be built (bad header, encoding)
-                app.logger.warning("mail %s refused: %s", notification.id, error)
-                _release(notification, f"messaggio non valido: {error}")
-                continue
-            notification.sent_at = utcnow()
-            notification.last_error = ""
-            db.session.commit()
-            sent += 1
-    finally:
-        if smtp is not None:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                smtp.quit()
-    return sent
+            yield db.session.get(Notification, notification_id)
+
+    return _send(app, scanned(), lambda error: None)
+
+
+def send_queued(app, ids: list[int]) -> int:
+    """Sends the messages of `ids` (those a request has just committed), each claimed as
+    send_pending claims it; the rest of the queue is left to `bando mail send`. Unclaimed
+    messages stay pending when the server cannot be reached."""
+
+    def claimed():
+        for notification_id in ids:
+            row = _claim_queued(app, notification_id)
+            if row is not None:
+                yield row
+
+    return _send(app, claimed(), lambda error: None)
 
 
 def uncertain(older_than: timedelta = UNCERTAIN_AFTER):
@@ -209,15 +293,17 @@ def resend_uncertain(app=None) -> int:
 
 @event.listens_for(Session, "after_flush")
 def _note_queued(session, _flush_context):
-    if any(isinstance(row, Notification) for row in session.new):
-        session.info["notifications_queued"] = True
+    queued = [row.id for row in session.new if isinstance(row, Notification)]
+    if queued:
+        session.info.setdefault("notifications_queued", []).extend(queued)
 
 
 @event.listens_for(Session, "after_commit")
 def _send_after_request(session):
     # Sent once the request's work is committed, never before: see init_app.
-    if session.info.pop("notifications_queued", False) and has_request_context():
-        g.send_notifications = True
+    queued = session.info.pop("notifications_queued", None)
+    if queued and has_request_context():
+        g.setdefault("send_notifications", []).extend(queued)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -226,14 +312,16 @@ def _forget_queued(session):
 
 
 def init_app(app):
-    """Every request that committed new notifications sends them before it answers; what
-    cannot be sent stays queued for `bando mail send` (cron)."""
+    """Every request that committed new notifications sends them before it answers (those
+    it queued, not the rest of the queue); what cannot be sent stays queued for
+    `bando mail send` (cron)."""
 
     @app.after_request
     def _send_queued(response):
-        if g.pop("send_notifications", False):
+        queued = g.pop("send_notifications", None)
+        if queued:
             try:
-                send_pending(app)
+                send_queued(app, queued)
             except Exception:  # the change is committed: never fail the answer for mail
                 db.session.rollback()
                 app.logger.exception("mail: sending the queued notifications failed")
