@@ -167,19 +167,21 @@ def _release(notification_id: int, error: str) -> None:
 
 
 def _mark_sent(notification_id: int) -> None:
+    """Marks a message sent, committed with the next claim (before the next message goes
+    out) or at the end of the run: one commit fewer per message."""
     db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id)
         .values(sent_at=utcnow(), last_error="")
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def _send(app, claimed, release_rest) -> int:
     """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
-    just before it yields them) and marks it sent (committed) right after. Failures are
-    recorded on the row (attempts, last_error); never raises because of the mail server.
+    just before it yields them, each claim committed with the mark of the message before)
+    and marks it sent right after. Failures are recorded on the row (attempts,
+    last_error); never raises because of the mail server.
     `release_rest(error)`: when the server cannot be reached, releases what was claimed
     beyond the message in hand."""
     config = app.config
@@ -216,6 +218,7 @@ def _send(app, claimed, release_rest) -> int:
                 continue
             _mark_sent(notification.id)
             sent += 1
+        db.session.commit()  # the last mark
     finally:
         if smtp is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -226,10 +229,11 @@ def _send(app, claimed, release_rest) -> int:
 def send_pending(app=None, ids: list[int] | None = None) -> int:
     """Sends the unsent notifications (up to a batch); returns how many went out.
 
-    Each message is claimed (committed) before it is sent and marked sent (committed)
-    right after. Failures are recorded on the row (attempts, last_error) and retried on
-    the next call, up to MAX_ATTEMPTS; this function never raises because of the mail
-    server. `ids`: messages already claimed (see resend_uncertain).
+    Each message is claimed (committed) before it is sent and marked sent right after
+    (committed with the next claim, before the next message goes out). Failures are
+    recorded on the row (attempts, last_error) and retried on the next call, up to
+    MAX_ATTEMPTS; this function never raises because of the mail server. `ids`: messages
+    already claimed (see resend_uncertain).
     """
     app = app or current_app._get_current_object()
     if ids is not None:
@@ -237,6 +241,7 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
 
         def claimed():
             while given:
+                db.session.commit()  # the mark of the message before, before the next goes
                 yield db.session.get(Notification, given.pop(0))
 
         def release_rest(error):
