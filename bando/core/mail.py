@@ -124,66 +124,66 @@ def _claim(app, after: int) -> int | None:
     return notification.id
 
 
+# The outbox's table, written by single statements (no ORM objects to keep in step).
+OUTBOX = Notification.__table__
+
+
+def _committed(statement) -> list:
+    """Runs one statement in the session and commits it: its rows, if it returns any."""
+    result = db.session.execute(statement)
+    rows = result.all() if result.returns_rows else []
+    db.session.commit()
+    return rows
+
+
 def _claim_queued(app, notification_id: int):
-    """Claims one given message, if it is still pending, as _claim does (the claim
-    committed before sending): its row (id, to_address, subject, body, message_id), or
-    None when another process has it or it is done. One UPDATE … RETURNING: a request
-    that queued the message claims it without scanning the queue."""
-    row = db.session.execute(
-        update(Notification)
+    """The statement claiming one given message if it is still pending, as _claim does
+    (committed before the message is sent), returning what the message is made of; no
+    row when another process has it or it is done."""
+    return (
+        update(OUTBOX)
         .where(
-            Notification.id == notification_id,
-            Notification.sent_at.is_(None),
-            Notification.claimed_at.is_(None),
-            Notification.attempts < MAX_ATTEMPTS,
+            OUTBOX.c.id == notification_id,
+            OUTBOX.c.sent_at.is_(None),
+            OUTBOX.c.claimed_at.is_(None),
+            OUTBOX.c.attempts < MAX_ATTEMPTS,
         )
         .values(
-            attempts=Notification.attempts + 1,
+            attempts=OUTBOX.c.attempts + 1,
             claimed_at=utcnow(),
-            message_id=func.coalesce(func.nullif(Notification.message_id, ""), _message_id(app)),
+            message_id=func.coalesce(func.nullif(OUTBOX.c.message_id, ""), _message_id(app)),
         )
         .returning(
-            Notification.id,
-            Notification.to_address,
-            Notification.subject,
-            Notification.body,
-            Notification.message_id,
+            OUTBOX.c.id,
+            OUTBOX.c.to_address,
+            OUTBOX.c.subject,
+            OUTBOX.c.body,
+            OUTBOX.c.message_id,
         )
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    db.session.commit()
-    return row
+    )
 
 
-def _release(notification_id: int, error: str) -> None:
+def _release(notification_id: int, error: str):
     """Not sent (the server refused it, or it could not be built): pending again."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
+    return (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == notification_id)
         .values(claimed_at=None, last_error=error[:2000])
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-
-
-def _mark_sent(notification_id: int) -> None:
-    """Marks a message sent, committed with the next claim (before the next message goes
-    out) or at the end of the run: one commit fewer per message."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(sent_at=utcnow(), last_error="")
-        .execution_options(synchronize_session=False)
     )
 
 
-def _send(app, claimed, release_rest) -> int:
+def _mark_sent(notification_id: int):
+    return (
+        update(OUTBOX).where(OUTBOX.c.id == notification_id).values(sent_at=utcnow(), last_error="")
+    )
+
+
+def _send(app, claimed, release_rest, run=_committed) -> int:
     """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
-    just before it yields them, each claim committed with the mark of the message before)
-    and marks it sent right after. Failures are recorded on the row (attempts,
-    last_error); never raises because of the mail server.
-    `release_rest(error)`: when the server cannot be reached, releases what was claimed
-    beyond the message in hand."""
+    just before it yields them) and marks it sent right after. `run(statement)` runs one
+    statement and commits it. Failures are recorded on the row (attempts, last_error);
+    never raises because of the mail server. `release_rest(error)`: when the server
+    cannot be reached, releases what was claimed beyond the message in hand."""
     config = app.config
     sender = config.get("MAIL_SENDER") or "bando@localhost"
     sent = 0
@@ -194,7 +194,7 @@ def _send(app, claimed, release_rest) -> int:
                 try:
                     smtp = _connect(config)
                 except (OSError, smtplib.SMTPException) as error:
-                    _release(notification.id, f"connessione SMTP: {error}")
+                    run(_release(notification.id, f"connessione SMTP: {error}"))
                     release_rest(f"connessione SMTP: {error}")
                     app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
                     break
@@ -210,15 +210,14 @@ def _send(app, claimed, release_rest) -> int:
                 app.logger.warning(
                     "mail %s to %r failed: %s", notification.id, notification.to_address, error
                 )
-                _release(notification.id, str(error))
+                run(_release(notification.id, str(error)))
                 continue
             except Exception as error:  # a message that cannot be built (bad header, encoding)
                 app.logger.warning("mail %s refused: %s", notification.id, error)
-                _release(notification.id, f"messaggio non valido: {error}")
+                run(_release(notification.id, f"messaggio non valido: {error}"))
                 continue
-            _mark_sent(notification.id)
+            run(_mark_sent(notification.id))
             sent += 1
-        db.session.commit()  # the last mark
     finally:
         if smtp is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -229,11 +228,10 @@ def _send(app, claimed, release_rest) -> int:
 def send_pending(app=None, ids: list[int] | None = None) -> int:
     """Sends the unsent notifications (up to a batch); returns how many went out.
 
-    Each message is claimed (committed) before it is sent and marked sent right after
-    (committed with the next claim, before the next message goes out). Failures are
-    recorded on the row (attempts, last_error) and retried on the next call, up to
-    MAX_ATTEMPTS; this function never raises because of the mail server. `ids`: messages
-    already claimed (see resend_uncertain).
+    Each message is claimed (committed) before it is sent and marked sent (committed)
+    right after. Failures are recorded on the row (attempts, last_error) and retried on
+    the next call, up to MAX_ATTEMPTS; this function never raises because of the mail
+    server. `ids`: messages already claimed (see resend_uncertain).
     """
     app = app or current_app._get_current_object()
     if ids is not None:
@@ -241,12 +239,11 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
 
         def claimed():
             while given:
-                db.session.commit()  # the mark of the message before, before the next goes
                 yield db.session.get(Notification, given.pop(0))
 
         def release_rest(error):
             while given:
-                _release(given.pop(0), error)
+                _committed(_release(given.pop(0), error))
 
         return _send(app, claimed(), release_rest)
 
@@ -263,17 +260,26 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
 
 
 def send_queued(app, ids: list[int]) -> int:
-    """Sends the messages of `ids` (those a request has just committed), each claimed as
-    send_pending claims it; the rest of the queue is left to `bando mail send`. Unclaimed
-    messages stay pending when the server cannot be reached."""
+    """Sends the messages of `ids` (those a request has just committed), each claimed and
+    marked as send_pending does; the rest of the queue is left to `bando mail send`.
+    Unclaimed messages stay pending when the server cannot be reached.
 
-    def claimed():
-        for notification_id in ids:
-            row = _claim_queued(app, notification_id)
-            if row is not None:
-                yield row
+    On one connection of its own in autocommit: each claim and each mark is a single
+    statement, committed by itself, with no transaction to open and close around it."""
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
 
-    return _send(app, claimed(), lambda error: None)
+        def run(statement) -> list:
+            result = connection.execute(statement)
+            return result.all() if result.returns_rows else []
+
+        def claimed():
+            for notification_id in ids:
+                rows = run(_claim_queued(app, notification_id))
+                if rows:
+                    yield rows[0]
+
+        return _send(app, claimed(), lambda error: None, run)
 
 
 def uncertain(older_than: timedelta = UNCERTAIN_AFTER):
