@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import cache
 
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -129,7 +130,8 @@ def fire(
     return event
 
 
-def read_ahead_options(trigger: str) -> list:
+@cache  # the options are immutable: built once per trigger
+def read_ahead_options(trigger: str) -> tuple:
     """The loader options of the rows the guards and the effects of `trigger` read (the
     call's rules, the proposal, its documents, who is told): given to the query that first
     loads the application, they spare read_ahead its query."""
@@ -147,7 +149,7 @@ def read_ahead_options(trigger: str) -> list:
         ]
     if trigger in NOTICES:  # the notification: the organisation and its users
         options.append(joinedload(Application.organisation).selectinload(Organisation.users))
-    return options
+    return tuple(options)
 
 
 def _loaded(row, *names: str) -> bool:

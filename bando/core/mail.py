@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import click
 from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from bando.core.extensions import db
@@ -124,64 +124,73 @@ def _claim(app, after: int) -> int | None:
     return notification.id
 
 
-# The outbox's table, written by single statements (no ORM objects to keep in step).
+# The outbox's table, written by single statements (no ORM objects to keep in step),
+# each built once.
 OUTBOX = Notification.__table__
+# Claims one given message if it is still pending, as _claim does (committed before the
+# message is sent), returning what the message is made of; no row when another process
+# has it or it is done.
+CLAIM_ONE = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.id == bindparam("claim_id"),
+        OUTBOX.c.sent_at.is_(None),
+        OUTBOX.c.claimed_at.is_(None),
+        OUTBOX.c.attempts < MAX_ATTEMPTS,
+    )
+    .values(
+        attempts=OUTBOX.c.attempts + 1,
+        claimed_at=bindparam("claim_at", type_=OUTBOX.c.claimed_at.type),
+        message_id=func.coalesce(
+            func.nullif(OUTBOX.c.message_id, ""),
+            bindparam("claim_message_id", type_=OUTBOX.c.message_id.type),
+        ),
+    )
+    .returning(
+        OUTBOX.c.id, OUTBOX.c.to_address, OUTBOX.c.subject, OUTBOX.c.body, OUTBOX.c.message_id
+    )
+)
+# Not sent (the server refused it, or it could not be built): pending again.
+RELEASE = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("release_id"))
+    .values(claimed_at=None, last_error=bindparam("release_error", type_=OUTBOX.c.last_error.type))
+)
+MARK_SENT = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("sent_id"))
+    .values(sent_at=bindparam("sent_at_", type_=OUTBOX.c.sent_at.type), last_error="")
+)
 
 
-def _committed(statement) -> list:
+def _claim_one(app, notification_id: int):
+    return CLAIM_ONE, {
+        "claim_id": notification_id,
+        "claim_at": utcnow(),
+        "claim_message_id": _message_id(app),
+    }
+
+
+def _release(notification_id: int, error: str):
+    return RELEASE, {"release_id": notification_id, "release_error": error[:2000]}
+
+
+def _mark_sent(notification_id: int):
+    return MARK_SENT, {"sent_id": notification_id, "sent_at_": utcnow()}
+
+
+def _committed(statement, parameters) -> list:
     """Runs one statement in the session and commits it: its rows, if it returns any."""
-    result = db.session.execute(statement)
+    result = db.session.execute(statement, parameters)
     rows = result.all() if result.returns_rows else []
     db.session.commit()
     return rows
 
 
-def _claim_queued(app, notification_id: int):
-    """The statement claiming one given message if it is still pending, as _claim does
-    (committed before the message is sent), returning what the message is made of; no
-    row when another process has it or it is done."""
-    return (
-        update(OUTBOX)
-        .where(
-            OUTBOX.c.id == notification_id,
-            OUTBOX.c.sent_at.is_(None),
-            OUTBOX.c.claimed_at.is_(None),
-            OUTBOX.c.attempts < MAX_ATTEMPTS,
-        )
-        .values(
-            attempts=OUTBOX.c.attempts + 1,
-            claimed_at=utcnow(),
-            message_id=func.coalesce(func.nullif(OUTBOX.c.message_id, ""), _message_id(app)),
-        )
-        .returning(
-            OUTBOX.c.id,
-            OUTBOX.c.to_address,
-            OUTBOX.c.subject,
-            OUTBOX.c.body,
-            OUTBOX.c.message_id,
-        )
-    )
-
-
-def _release(notification_id: int, error: str):
-    """Not sent (the server refused it, or it could not be built): pending again."""
-    return (
-        update(OUTBOX)
-        .where(OUTBOX.c.id == notification_id)
-        .values(claimed_at=None, last_error=error[:2000])
-    )
-
-
-def _mark_sent(notification_id: int):
-    return (
-        update(OUTBOX).where(OUTBOX.c.id == notification_id).values(sent_at=utcnow(), last_error="")
-    )
-
-
 def _send(app, claimed, release_rest, run=_committed) -> int:
     """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
-    just before it yields them) and marks it sent right after. `run(statement)` runs one
-    statement and commits it. Failures are recorded on the row (attempts, last_error);
+    just before it yields them) and marks it sent right after. `run(statement, parameters)`
+    runs one statement and commits it. Failures are recorded on the row (attempts, last_error);
     never raises because of the mail server. `release_rest(error)`: when the server
     cannot be reached, releases what was claimed beyond the message in hand."""
     config = app.config
@@ -194,7 +203,7 @@ def _send(app, claimed, release_rest, run=_committed) -> int:
                 try:
                     smtp = _connect(config)
                 except (OSError, smtplib.SMTPException) as error:
-                    run(_release(notification.id, f"connessione SMTP: {error}"))
+                    run(*_release(notification.id, f"connessione SMTP: {error}"))
                     release_rest(f"connessione SMTP: {error}")
                     app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
                     break
@@ -210,13 +219,13 @@ def _send(app, claimed, release_rest, run=_committed) -> int:
                 app.logger.warning(
                     "mail %s to %r failed: %s", notification.id, notification.to_address, error
                 )
-                run(_release(notification.id, str(error)))
+                run(*_release(notification.id, str(error)))
                 continue
             except Exception as error:  # a message that cannot be built (bad header, encoding)
                 app.logger.warning("mail %s refused: %s", notification.id, error)
-                run(_release(notification.id, f"messaggio non valido: {error}"))
+                run(*_release(notification.id, f"messaggio non valido: {error}"))
                 continue
-            run(_mark_sent(notification.id))
+            run(*_mark_sent(notification.id))
             sent += 1
     finally:
         if smtp is not None:
@@ -243,7 +252,7 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
 
         def release_rest(error):
             while given:
-                _committed(_release(given.pop(0), error))
+                _committed(*_release(given.pop(0), error))
 
         return _send(app, claimed(), release_rest)
 
@@ -269,13 +278,13 @@ def send_queued(app, ids: list[int]) -> int:
     with db.engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
 
-        def run(statement) -> list:
-            result = connection.execute(statement)
+        def run(statement, parameters) -> list:
+            result = connection.execute(statement, parameters)
             return result.all() if result.returns_rows else []
 
         def claimed():
             for notification_id in ids:
-                rows = run(_claim_queued(app, notification_id))
+                rows = run(*_claim_one(app, notification_id))
                 if rows:
                     yield rows[0]
 
