@@ -99,6 +99,13 @@ def test_a_submission_is_notified_in_italian_to_the_organisation(client, smtp):
     assert message["From"] == "bando@comune.example.it"
     assert protocol in message.get_content()
     assert all(n.sent_at is not None for n in db.session.scalars(select(Notification)))
+    # The same message to each recipient, each with its own To and its row's Message-ID.
+    copies = [(rcpt, m) for rcpt, m in received if m["Subject"] == submitted]
+    assert sorted(m["To"] for _, m in copies) == sorted(r for rcpt, _ in copies for r in rcpt)
+    rows = db.session.scalars(select(Notification).where(Notification.subject == submitted))
+    assert sorted(m["Message-ID"] for _, m in copies) == sorted(n.message_id for n in rows)
+    assert len({m["Message-ID"] for _, m in copies}) == 2
+    assert {m.get_content() for _, m in copies} == {message.get_content()}
 
 
 def test_send_pending_sends_each_queued_message_once(app, smtp):
