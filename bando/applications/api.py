@@ -5,7 +5,7 @@ from flask import Response, current_app, request
 
 from bando.applications import admissibility, rules
 from bando.applications.attachments import store_attachment
-from bando.applications.lifecycle import fire
+from bando.applications.lifecycle import fire, read_ahead_options
 from bando.applications.operations import (
     application_view,
     create_draft,
@@ -52,8 +52,8 @@ DECISIONS = {
 }
 
 
-def _visible(user, application_id):
-    application = rules.visible_application(user, application_id)
+def _visible(user, application_id, options=()):
+    application = rules.visible_application(user, application_id, options)
     if application is None:
         raise ApiError(404, "application not found")
     if expire_if_due(application):
@@ -61,9 +61,9 @@ def _visible(user, application_id):
     return application
 
 
-def _own(user, application_id):
+def _own(user, application_id, options=()):
     """The application of the user's own organisation; staff read but do not act for it."""
-    application = _visible(user, application_id)
+    application = _visible(user, application_id, options)
     if not rules.can_act_as_owner(user, application):
         raise ApiError(403, "only the organisation that owns the application can do this")
     return application
@@ -236,7 +236,8 @@ _MOVE_ERRORS = {403: "only the owning organisation", 409: "refused by the state 
 )
 def submit_application(user, application_id, body: Reason):
     def work():
-        application = _own(user, application_id)
+        # Loaded at once with what the submission reads (one query fewer).
+        application = _own(user, application_id, read_ahead_options("submit"))
         submit(application, user)
         return Submitted.of(
             {

@@ -31,6 +31,12 @@ FIELD_LABELS = {
 
 
 def call_rules(edition: Edition) -> CallRules:
+    # Every guideline of the call is in edition.guidelines, a neighbourhood's too: grouped
+    # here, so the neighbourhoods' own lists need not be loaded.
+    by_hood: dict[int, set[str]] = {}
+    for g in edition.guidelines:
+        if g.neighbourhood_id is not None:
+            by_hood.setdefault(g.neighbourhood_id, set()).add(g.code)
     return CallRules(
         max_grant_cents=edition.max_grant_cents,
         min_cofinancing_bp=edition.min_cofinancing_bp,
@@ -38,7 +44,7 @@ def call_rules(edition: Edition) -> CallRules:
         project_ends_on=edition.project_ends_on,
         categories=tuple(edition.budget_categories or ()),
         guidelines={
-            hood.slug: frozenset(g.code for g in hood.guidelines) for hood in edition.neighbourhoods
+            hood.slug: frozenset(by_hood.get(hood.id, ())) for hood in edition.neighbourhoods
         },
         general_guidelines=frozenset(g.code for g in edition.general_guidelines),
     )

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,7 +41,7 @@ from bando.accounts.models import Organisation, User
 from bando.applications.facts import application_facts
 from bando.applications.models import Application
 from bando.applications.notifications import NOTICES, queue_notification
-from bando.calls.models import Edition, Neighbourhood
+from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
@@ -129,16 +130,17 @@ def fire(
     return event
 
 
-def read_ahead(application: Application, trigger: str) -> None:
-    """Loads, in a fixed handful of queries, the rows the guards and the effects of
-    `trigger` read (the call's rules, the proposal, its documents, who is told), so that
-    nothing is read lazily once a lock is held. Attributes already loaded are kept."""
+@cache  # the options are immutable: built once per trigger
+def read_ahead_options(trigger: str) -> tuple:
+    """The loader options of the rows the guards and the effects of `trigger` read (the
+    call's rules, the proposal, its documents, who is told): given to the query that first
+    loads the application, they spare read_ahead its query."""
     options = []
     if trigger == "submit":  # completeness: the call's rules and the whole proposal
         options += [
+            # The neighbourhoods' guidelines are among the call's (see facts.call_rules).
             joinedload(Application.edition).options(
-                selectinload(Edition.neighbourhoods).selectinload(Neighbourhood.guidelines),
-                selectinload(Edition.guidelines),
+                selectinload(Edition.neighbourhoods), selectinload(Edition.guidelines)
             ),
             joinedload(Application.neighbourhood),
             selectinload(Application.guidelines),
@@ -147,7 +149,32 @@ def read_ahead(application: Application, trigger: str) -> None:
         ]
     if trigger in NOTICES:  # the notification: the organisation and its users
         options.append(joinedload(Application.organisation).selectinload(Organisation.users))
-    if options and application.id is not None:
+    return tuple(options)
+
+
+def _loaded(row, *names: str) -> bool:
+    return not inspect(row).unloaded.intersection(names)
+
+
+def _read_already(application: Application, trigger: str) -> bool:
+    """Whether everything read_ahead_options(trigger) names is loaded on the object."""
+    if trigger == "submit" and not (
+        _loaded(application, "edition", "neighbourhood", "guidelines", "budget_lines")
+        and _loaded(application, "attachments")
+        and _loaded(application.edition, "neighbourhoods", "guidelines")
+    ):
+        return False
+    return trigger not in NOTICES or (
+        _loaded(application, "organisation") and _loaded(application.organisation, "users")
+    )
+
+
+def read_ahead(application: Application, trigger: str) -> None:
+    """Loads, in a fixed handful of queries, the rows the guards and the effects of
+    `trigger` read, so that nothing is read lazily once a lock is held. Attributes already
+    loaded are kept; nothing is asked when all of them are."""
+    options = read_ahead_options(trigger)
+    if options and application.id is not None and not _read_already(application, trigger):
         # The object is already in the session: the options load what it lacks onto it.
         db.session.scalars(
             select(Application).where(Application.id == application.id).options(*options)

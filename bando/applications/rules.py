@@ -173,16 +173,16 @@ def can_decide_admissibility(user: User | None, application: Application) -> boo
     return getattr(user, "role", None) == "officer" and can_see(user, application)
 
 
-def visible_application(user: User | None, application_id) -> Application | None:
+def visible_application(user: User | None, application_id, options=()) -> Application | None:
     """The application if this user may see it; None for an unknown id and for someone
-    else's alike."""
+    else's alike. `options`: loader options for what the caller reads next."""
     try:
         application_id = int(application_id)
     except (TypeError, ValueError):
         return None
     if not 0 < application_id < 2**31:  # the id column is a 32-bit integer on PostgreSQL
         return None
-    application = db.session.get(Application, application_id)
+    application = db.session.get(Application, application_id, options=options)
     if application is None or not can_see(user, application):
         return None
     return application

@@ -6,6 +6,7 @@ MAIL_SERVER configured (development) each message is written to the application 
 """
 
 import contextlib
+import logging
 import re
 import smtplib
 import unicodedata
@@ -16,7 +17,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import click
 from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from bando.core.extensions import db
@@ -77,6 +78,21 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
     return message
 
 
+def readdress(message: EmailMessage, notification: Notification) -> EmailMessage:
+    """`message`, built for another notification with the same subject and body, made
+    the message of `notification` (its own To and Message-ID): the same message to each
+    recipient of a move, without building it again (building costs)."""
+    to = _address("To", notification.to_address)
+    sender = message["From"]
+    message.replace_header("To", to)
+    message.replace_header(
+        "Message-ID",
+        notification.message_id
+        or make_msgid(domain=parseaddr(str(sender))[1].rpartition("@")[2] or None),
+    )
+    return message
+
+
 def _connect(config) -> smtplib.SMTP:
     smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=30)
     if config.get("MAIL_USE_TLS"):
@@ -84,6 +100,11 @@ def _connect(config) -> smtplib.SMTP:
     if config.get("MAIL_USERNAME"):
         smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
     return smtp
+
+
+def _message_id(app) -> str:
+    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
+    return make_msgid(domain=domain)
 
 
 def _claim(app, after: int) -> int | None:
@@ -113,17 +134,125 @@ def _claim(app, after: int) -> int | None:
     notification.attempts += 1
     notification.claimed_at = utcnow()
     # Kept from the first attempt: any copy ever sent carries the same Message-ID.
-    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
-    notification.message_id = notification.message_id or make_msgid(domain=domain)
+    notification.message_id = notification.message_id or _message_id(app)
     db.session.commit()
     return notification.id
 
 
-def _release(notification: Notification, error: str) -> None:
-    """Not sent (the server refused it, or it could not be built): pending again."""
-    notification.claimed_at = None
-    notification.last_error = error[:2000]
+# The outbox's table, written by single statements (no ORM objects to keep in step),
+# each built once.
+OUTBOX = Notification.__table__
+# Claims one given message if it is still pending, as _claim does (committed before the
+# message is sent), returning what the message is made of; no row when another process
+# has it or it is done.
+CLAIM_ONE = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.id == bindparam("claim_id"),
+        OUTBOX.c.sent_at.is_(None),
+        OUTBOX.c.claimed_at.is_(None),
+        OUTBOX.c.attempts < MAX_ATTEMPTS,
+    )
+    .values(
+        attempts=OUTBOX.c.attempts + 1,
+        claimed_at=bindparam("claim_at", type_=OUTBOX.c.claimed_at.type),
+        message_id=func.coalesce(
+            func.nullif(OUTBOX.c.message_id, ""),
+            bindparam("claim_message_id", type_=OUTBOX.c.message_id.type),
+        ),
+    )
+    .returning(
+        OUTBOX.c.id, OUTBOX.c.to_address, OUTBOX.c.subject, OUTBOX.c.body, OUTBOX.c.message_id
+    )
+)
+# Not sent (the server refused it, or it could not be built): pending again.
+RELEASE = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("release_id"))
+    .values(claimed_at=None, last_error=bindparam("release_error", type_=OUTBOX.c.last_error.type))
+)
+MARK_SENT = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("sent_id"))
+    .values(sent_at=bindparam("sent_at_", type_=OUTBOX.c.sent_at.type), last_error="")
+)
+
+
+def _claim_one(app, notification_id: int):
+    return CLAIM_ONE, {
+        "claim_id": notification_id,
+        "claim_at": utcnow(),
+        "claim_message_id": _message_id(app),
+    }
+
+
+def _release(notification_id: int, error: str):
+    return RELEASE, {"release_id": notification_id, "release_error": error[:2000]}
+
+
+def _mark_sent(notification_id: int):
+    return MARK_SENT, {"sent_id": notification_id, "sent_at_": utcnow()}
+
+
+def _committed(statement, parameters) -> list:
+    """Runs one statement in the session and commits it: its rows, if it returns any."""
+    result = db.session.execute(statement, parameters)
+    rows = result.all() if result.returns_rows else []
     db.session.commit()
+    return rows
+
+
+def _send(app, claimed, release_rest, run=_committed) -> int:
+    """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
+    just before it yields them) and marks it sent right after. `run(statement, parameters)`
+    runs one statement and commits it. Failures are recorded on the row (attempts, last_error);
+    never raises because of the mail server. `release_rest(error)`: when the server
+    cannot be reached, releases what was claimed beyond the message in hand."""
+    config = app.config
+    sender = config.get("MAIL_SENDER") or "bando@localhost"
+    sent = 0
+    smtp = None
+    last = None  # (subject, body) and the message last built
+    try:
+        for notification in claimed:
+            if smtp is None and config.get("MAIL_SERVER"):
+                try:
+                    smtp = _connect(config)
+                except (OSError, smtplib.SMTPException) as error:
+                    run(*_release(notification.id, f"connessione SMTP: {error}"))
+                    release_rest(f"connessione SMTP: {error}")
+                    app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
+                    break
+            try:
+                content = (notification.subject, notification.body)
+                if last is not None and last[0] == content:
+                    message = readdress(last[1], notification)
+                else:
+                    message = build_message(notification, sender)
+                    last = (content, message)
+                if smtp is None:
+                    # Written out only when the log keeps it (writing it costs).
+                    if app.logger.isEnabledFor(logging.INFO):
+                        app.logger.info("mail (not sent, no MAIL_SERVER):\n%s", message.as_string())
+                else:
+                    smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as error:
+                app.logger.warning(
+                    "mail %s to %r failed: %s", notification.id, notification.to_address, error
+                )
+                run(*_release(notification.id, str(error)))
+                continue
+            except Exception as error:  # a message that cannot be built (bad header, encoding)
+                app.logger.warning("mail %s refused: %s", notification.id, error)
+                run(*_release(notification.id, f"messaggio non valido: {error}"))
+                continue
+            run(*_mark_sent(notification.id))
+            sent += 1
+    finally:
+        if smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+    return sent
 
 
 def send_pending(app=None, ids: list[int] | None = None) -> int:
@@ -135,56 +264,52 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
     server. `ids`: messages already claimed (see resend_uncertain).
     """
     app = app or current_app._get_current_object()
-    config = app.config
-    sender = config.get("MAIL_SENDER") or "bando@localhost"
-    given = list(ids) if ids is not None else None
-    sent = 0
-    smtp = None
-    last = 0
-    try:
+    if ids is not None:
+        given = list(ids)
+
+        def claimed():
+            while given:
+                yield db.session.get(Notification, given.pop(0))
+
+        def release_rest(error):
+            while given:
+                _committed(*_release(given.pop(0), error))
+
+        return _send(app, claimed(), release_rest)
+
+    def scanned():
+        last = 0
         for _ in range(BATCH):
-            if given is not None:
-                notification_id = given.pop(0) if given else None
-            else:
-                notification_id = _claim(app, last)
+            notification_id = _claim(app, last)
             if notification_id is None:
-                break
+                return
             last = notification_id
-            notification = db.session.get(Notification, notification_id)
-            if smtp is None and config.get("MAIL_SERVER"):
-                try:
-                    smtp = _connect(config)
-                except (OSError, smtplib.SMTPException) as error:
-                    _release(notification, f"connessione SMTP: {error}")
-                    for other in given or ():
-                        _release(db.session.get(Notification, other), f"connessione SMTP: {error}")
-                    app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
-                    break
-            try:
-                message = build_message(notification, sender)
-                if smtp is None:
-                    app.logger.info("mail (not sent, no MAIL_SERVER):\n%s", message.as_string())
-                else:
-                    smtp.send_message(message)
-            except (OSError, smtplib.SMTPException) as error:
-                app.logger.warning(
-                    "mail %s to %r failed: %s", notification.id, notification.to_address, error
-                )
-                _release(notification, str(error))
-                continue
-            except Exception as error:  # a message that cannot be built (bad header, encoding)
-                app.logger.warning("mail %s refused: %s", notification.id, error)
-                _release(notification, f"messaggio non valido: {error}")
-                continue
-            notification.sent_at = utcnow()
-            notification.last_error = ""
-            db.session.commit()
-            sent += 1
-    finally:
-        if smtp is not None:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                smtp.quit()
-    return sent
+            yield db.session.get(Notification, notification_id)
+
+    return _send(app, scanned(), lambda error: None)
+
+
+def send_queued(app, ids: list[int]) -> int:
+    """Sends the messages of `ids` (those a request has just committed), each claimed and
+    marked as send_pending does; the rest of the queue is left to `bando mail send`.
+    Unclaimed messages stay pending when the server cannot be reached.
+
+    On one connection of its own in autocommit: each claim and each mark is a single
+    statement, committed by itself, with no transaction to open and close around it."""
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+
+        def run(statement, parameters) -> list:
+            result = connection.execute(statement, parameters)
+            return result.all() if result.returns_rows else []
+
+        def claimed():
+            for notification_id in ids:
+                rows = run(*_claim_one(app, notification_id))
+                if rows:
+                    yield rows[0]
+
+        return _send(app, claimed(), lambda error: None, run)
 
 
 def uncertain(older_than: timedelta = UNCERTAIN_AFTER):
@@ -209,15 +334,17 @@ def resend_uncertain(app=None) -> int:
 
 @event.listens_for(Session, "after_flush")
 def _note_queued(session, _flush_context):
-    if any(isinstance(row, Notification) for row in session.new):
-        session.info["notifications_queued"] = True
+    queued = [row.id for row in session.new if isinstance(row, Notification)]
+    if queued:
+        session.info.setdefault("notifications_queued", []).extend(queued)
 
 
 @event.listens_for(Session, "after_commit")
 def _send_after_request(session):
     # Sent once the request's work is committed, never before: see init_app.
-    if session.info.pop("notifications_queued", False) and has_request_context():
-        g.send_notifications = True
+    queued = session.info.pop("notifications_queued", None)
+    if queued and has_request_context():
+        g.setdefault("send_notifications", []).extend(queued)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -226,14 +353,16 @@ def _forget_queued(session):
 
 
 def init_app(app):
-    """Every request that committed new notifications sends them before it answers; what
-    cannot be sent stays queued for `bando mail send` (cron)."""
+    """Every request that committed new notifications sends them before it answers (those
+    it queued, not the rest of the queue); what cannot be sent stays queued for
+    `bando mail send` (cron)."""
 
     @app.after_request
     def _send_queued(response):
-        if g.pop("send_notifications", False):
+        queued = g.pop("send_notifications", None)
+        if queued:
             try:
-                send_pending(app)
+                send_queued(app, queued)
             except Exception:  # the change is committed: never fail the answer for mail
                 db.session.rollback()
                 app.logger.exception("mail: sending the queued notifications failed")

@@ -99,6 +99,13 @@ def test_a_submission_is_notified_in_italian_to_the_organisation(client, smtp):
     assert message["From"] == "bando@comune.example.it"
     assert protocol in message.get_content()
     assert all(n.sent_at is not None for n in db.session.scalars(select(Notification)))
+    # The same message to each recipient, each with its own To and its row's Message-ID.
+    copies = [(rcpt, m) for rcpt, m in received if m["Subject"] == submitted]
+    assert sorted(m["To"] for _, m in copies) == sorted(r for rcpt, _ in copies for r in rcpt)
+    rows = db.session.scalars(select(Notification).where(Notification.subject == submitted))
+    assert sorted(m["Message-ID"] for _, m in copies) == sorted(n.message_id for n in rows)
+    assert len({m["Message-ID"] for _, m in copies}) == 2
+    assert {m.get_content() for _, m in copies} == {message.get_content()}
 
 
 def test_send_pending_sends_each_queued_message_once(app, smtp):
@@ -182,6 +189,37 @@ def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, 
     }
     body = next(m for _, m in received if m["Subject"] == subject).get_content()
     assert "Manca lo statuto firmato." in body
+
+
+def test_a_request_sends_what_it_queued_and_leaves_the_rest_of_the_queue_to_cron(client, smtp):
+    """A message queued earlier (a failure, the CLI) is not the request's to send: it waits
+    for `bando mail send`, and the request's own messages go out once each."""
+    from tests.factories import create_organisation, create_user
+    from tests.lifecycle_factories import create_application, put_in_state
+
+    edition = create_edition("cdq-coda")
+    organisation = create_organisation(pec="ente@pec.example.it")
+    applicant = create_user("applicant", organisation=organisation)
+    application = create_application(edition, organisation, applicant)
+    put_in_state(application, "submitted")
+    create_user("officer", "istruttore@example.it")
+    queue(1)  # "Avviso 0", pending from before
+    headers = token_for(client, "istruttore@example.it")
+
+    response = client.post(
+        f"/api/v1/applications/{application.id}/eligibility",
+        headers=headers,
+        json={"decision": "request_integration", "reason": "Manca lo statuto firmato."},
+    )
+
+    assert response.status_code == 200, response.get_json()
+    subject = f"Richiesta di integrazione — domanda {application.protocol}"
+    assert sorted(m["Subject"] for _, m in smtp.messages()) == [subject, subject]
+    db.session.expire_all()
+    earlier = db.session.scalar(select(Notification).where(Notification.subject == "Avviso 0"))
+    assert earlier.sent_at is None and earlier.claimed_at is None and earlier.attempts == 0
+    assert send_pending() == 1  # cron: the earlier one only
+    assert sorted(m["Subject"] for _, m in smtp.messages()) == ["Avviso 0", subject, subject]
 
 
 def test_a_refused_decision_sends_nothing(client, smtp):
