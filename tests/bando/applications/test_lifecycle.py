@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from bando.core.transitions import ConcurrentChange, TransitionRefused
 from bando.evaluation.models import Review
 from tests.factories import create_edition, create_organisation
 from tests.lifecycle_factories import create_application, put_in_state
+from tests.statements import recorded_statements
 from workflows import application as machine
 
 
@@ -377,16 +377,8 @@ def test_submission_reads_everything_before_taking_the_calls_lock(world):
     db.session.expire_all()  # as a request finds it: nothing loaded yet
     application = db.session.get(Application, application.id)
     owner = db.session.get(User, owner.id)
-    statements = []
-
-    def record(conn, cursor, text, parameters, context, executemany):
-        statements.append(" ".join(text.split()))
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as statements:
         fire(application, "submit", owner)
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
     db.session.commit()
     locked = next(i for i, s in enumerate(statements) if s.startswith("UPDATE edition"))
     under_lock = statements[locked:]
