@@ -71,36 +71,20 @@ def candidates(edition: Edition) -> list[Candidate]:
     queries: a call of ten thousand proposals has ninety thousand scores, and an ORM
     object for each would cost far more than the ranking itself."""
     scored = (Application.edition_id == edition.id, Application.state == "scored")
-    # The total costs grouped once (budget_line has no index on its application: a
-    # subquery per proposal would read the whole table each time).
-    total_cost = (
-        select(BudgetLine.application_id, func.sum(BudgetLine.amount_cents).label("total"))
-        .join(Application, Application.id == BudgetLine.application_id)
-        .where(*scored)
-        .group_by(BudgetLine.application_id)
-        .subquery()
-    )
-    proposals = db.session.execute(
-        select(
-            Application.id,
-            Application.protocol,
-            Application.protocol_number,
-            Neighbourhood.slug,
-            Application.cofinancing_cents,
-            total_cost.c.total,
-        )
-        .outerjoin(Neighbourhood, Neighbourhood.id == Application.neighbourhood_id)
-        .outerjoin(total_cost, total_cost.c.application_id == Application.id)
-        .where(*scored)
-        .order_by(Application.protocol_number)
-    ).all()
+    criteria = edition.criteria
+    codes = [criterion.code for criterion in criteria]
+    # Plain rows from the session's connection, taken one at a time: ORM rows, all held at
+    # once, would be thousands more objects for the garbage collector to walk again and
+    # again. What the session has pending goes to the database first, as its own queries
+    # would do.
+    if db.session.autoflush:
+        db.session.flush()
+    connection = db.session.connection()
     # The reviews that count (submitted, no conflict of interest: Review.counts), one row
     # each with a column of points per criterion of the call (a score has one per review and
     # criterion; a criterion left out is a null, a counted review without scores an empty
     # one): a third of the rows of one per score, grouped by proposal as they come.
-    criteria = edition.criteria
-    codes = [criterion.code for criterion in criteria]
-    rows = db.session.connection().execute(
+    rows = connection.execute(
         select(
             Review.application_id,
             *(
@@ -118,10 +102,7 @@ def candidates(edition: Edition) -> list[Candidate]:
         .group_by(Review.application_id, Review.id)
         .order_by(Review.application_id, Review.id)
     )
-    # The Core connection, not the session: its rows need no ORM processing (the session
-    # flushed for the query above). Tuples of dictionaries of integers, which the garbage
-    # collector stops tracking: ten thousand proposals would otherwise have it walk the
-    # whole heap again and again.
+    # Dictionaries of integers, which the garbage collector does not track.
     reviews = {
         application_id: tuple(
             dict(zip(codes, points, strict=True))
@@ -133,6 +114,29 @@ def candidates(edition: Edition) -> list[Candidate]:
         )
         for application_id, group in groupby(rows, itemgetter(0))
     }
+    # The total costs grouped once (budget_line has no index on its application: a
+    # subquery per proposal would read the whole table each time).
+    total_cost = (
+        select(BudgetLine.application_id, func.sum(BudgetLine.amount_cents).label("total"))
+        .join(Application, Application.id == BudgetLine.application_id)
+        .where(*scored)
+        .group_by(BudgetLine.application_id)
+        .subquery()
+    )
+    proposals = connection.execute(
+        select(
+            Application.id,
+            Application.protocol,
+            Application.protocol_number,
+            Neighbourhood.slug,
+            Application.cofinancing_cents,
+            total_cost.c.total,
+        )
+        .outerjoin(Neighbourhood, Neighbourhood.id == Application.neighbourhood_id)
+        .outerjoin(total_cost, total_cost.c.application_id == Application.id)
+        .where(*scored)
+        .order_by(Application.protocol_number)
+    )
     return [
         Candidate(
             id=id_,
