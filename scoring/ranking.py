@@ -252,31 +252,33 @@ def rank(
 
     entries: list[RankedEntry] = []
     per_neighbourhood: dict[str, int] = {}
-    previous: Candidate | None = None
+    above: tuple | None = None  # the rule key of the entry above
     for position, candidate in enumerate(final, start=1):
+        id_ = candidate.id
+        here = rule_key[id_]
         decided_by = None
-        if previous is not None and total_column[previous.id] == total_column[candidate.id]:
-            above, here = rule_key[previous.id], rule_key[candidate.id]
-            decided_by = next(
-                (k for k, a, b in zip(rules.tie_break, above[1:], here[1:], strict=True) if a != b),
-                "draw" if candidate.id in via_draw else "tie",
-            )
-        per_neighbourhood[candidate.neighbourhood] = (
-            per_neighbourhood.get(candidate.neighbourhood, 0) + 1
-        )
+        if above is not None and above[0] == here[0]:  # equal totals
+            for key, a, b in zip(rules.tie_break, above[1:], here[1:], strict=True):
+                if a != b:
+                    decided_by = key
+                    break
+            else:
+                decided_by = "draw" if id_ in via_draw else "tie"
+        slug = candidate.neighbourhood
+        per_neighbourhood[slug] = in_neighbourhood = per_neighbourhood.get(slug, 0) + 1
         entries.append(
             RankedEntry(
-                id=candidate.id,
+                id=id_,
                 protocol=candidate.protocol,
-                neighbourhood=candidate.neighbourhood,
-                points=points[candidate.id],
-                total=totals[candidate.id],
+                neighbourhood=slug,
+                points=points[id_],
+                total=totals[id_],
                 position=position,
-                neighbourhood_position=per_neighbourhood[candidate.neighbourhood],
-                fundable=total_column[candidate.id] >= threshold,
+                neighbourhood_position=in_neighbourhood,
+                fundable=total_column[id_] >= threshold,
                 decided_by=decided_by,
-                tied=candidate.id in tied,
+                tied=id_ in tied,
             )
         )
-        previous = candidate
+        above = here
     return Ranking(tuple(entries))
