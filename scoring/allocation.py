@@ -13,7 +13,7 @@ and the pages). Amounts are integer euro-cents; shares are basis points (5000 = 
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from scoring.money import euro
@@ -44,7 +44,9 @@ QUOTA_PASS, POOL_PASS = "quota", "pool"
 BP = 10_000  # basis points in a whole
 
 
-@dataclass(frozen=True)
+# Slots on the per-proposal records: a call has thousands, and an attribute dictionary each
+# is as many more objects for the garbage collector to walk.
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A ranked proposal; a sequence of them, in ranking order, is the ranking."""
 
@@ -82,7 +84,7 @@ def _percent(bp: int) -> str:
     return f"{whole},{decimals} %" if decimals else f"{whole} %"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What a run decided for one proposal, and why."""
 
@@ -389,7 +391,16 @@ def allocate(
             elif policy == STOP:
                 stopped.add(slug)
 
+    # Only the walk below leaves proposals in reserve, and it goes in ranking order: the
+    # reserve list is numbered as it goes, not copied afterwards.
+    reserve_position = 0
+
     def leave(entry: Entry, outcome: str, reason: str, pass_: str | None) -> None:
+        nonlocal reserve_position
+        position = None
+        if outcome == RESERVE:
+            reserve_position += 1
+            position = reserve_position
         decided[entry.id] = decision(
             entry,
             outcome=outcome,
@@ -399,6 +410,7 @@ def allocate(
             pass_=pass_,
             residual_before=residual,
             residual_after=residual,
+            reserve_position=position,
         )
 
     # The pool (the whole run in single_ranking): the overall ranking, with the policy.
@@ -422,16 +434,8 @@ def allocate(
             leave(entry, RESERVE, SKIPPED_INSUFFICIENT, pool_pass)
             halted = policy == STOP
 
-    position = 0
-    decisions = []
-    for entry in entries:
-        item = decided[entry.id]
-        if item.outcome == RESERVE:
-            position += 1
-            item = replace(item, reserve_position=position)
-        decisions.append(item)
     return Allocation(
-        decisions=tuple(decisions),
+        decisions=tuple(decided[entry.id] for entry in entries),
         cap_cents=cap,
         committed_cents=cap - residual,
         residual_cents=residual,

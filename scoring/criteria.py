@@ -78,24 +78,41 @@ def aggregate(
 
     The median of an even count is the mean of the two middle values.
     """
+    numerators, denominator = aggregate_scaled(
+        reviews, [criterion.code for criterion in criteria], aggregation
+    )
+    return {
+        criterion.code: Fraction(numerator, denominator)
+        for criterion, numerator in zip(criteria, numerators, strict=True)
+    }
+
+
+def aggregate_scaled(
+    reviews: Sequence[Mapping[str, int]], codes: Sequence[str], aggregation: str
+) -> tuple[tuple[int, ...], int]:
+    """What `aggregate` gives, as integer numerators (one per code) over one denominator:
+    the number of reviews for a mean, 2 or 1 for a median. A ranking of thousands of
+    proposals compares and sums these instead of a Fraction per criterion."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregazione sconosciuta: {aggregation!r} (ammesse: mean, median)")
     if not reviews:
         raise ValueError("nessuna valutazione da aggregare")
-    points: dict[str, Fraction] = {}
-    for criterion in criteria:
+    n = len(reviews)
+    mean = aggregation == "mean"
+    numerators: list[int] = []
+    for code in codes:
         try:
-            values = sorted(review[criterion.code] for review in reviews)
+            values = [review[code] for review in reviews]
         except KeyError:
-            raise ValueError(f"valutazione senza punteggio per {criterion.code}") from None
-        n = len(values)
-        if aggregation == "mean":
-            points[criterion.code] = Fraction(sum(values), n)
-        elif n % 2:
-            points[criterion.code] = Fraction(values[n // 2])
+            raise ValueError(f"valutazione senza punteggio per {code}") from None
+        if mean:
+            numerators.append(sum(values))
         else:
-            points[criterion.code] = Fraction(values[n // 2 - 1] + values[n // 2], 2)
-    return points
+            values.sort()
+            middle = n // 2
+            numerators.append(values[middle] if n % 2 else values[middle - 1] + values[middle])
+    # A tuple of integers, which the garbage collector stops tracking.
+    return tuple(numerators), n if mean else 2 - n % 2
 
 
 def aggregate_total(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from scoring.criteria import AGGREGATIONS, Criterion, aggregate
+from scoring.criteria import AGGREGATIONS, Criterion, aggregate_scaled
 
 SIMPLE_KEYS = ("cofinancing_share", "protocol")
 CRITERION_PREFIX = "criterion:"
@@ -52,7 +52,9 @@ def _join(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} e {names[-1]}"
 
 
-@dataclass(frozen=True)
+# Slots: a call ranks thousands of these, and an attribute dictionary each is as many more
+# objects for the garbage collector to walk.
+@dataclass(frozen=True, slots=True)
 class Candidate:
     id: int
     protocol: str
@@ -64,8 +66,10 @@ class Candidate:
     def __post_init__(self):
         if isinstance(self.cofinancing_share, float):
             raise ValueError(f"{self.protocol}: quota di cofinanziamento da dare esatta, non float")
-        object.__setattr__(self, "cofinancing_share", Fraction(self.cofinancing_share))
-        object.__setattr__(self, "reviews", tuple(self.reviews))
+        if type(self.cofinancing_share) is not Fraction:
+            object.__setattr__(self, "cofinancing_share", Fraction(self.cofinancing_share))
+        if type(self.reviews) is not tuple:
+            object.__setattr__(self, "reviews", tuple(self.reviews))
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class RankingRules:
             raise ValueError("serve almeno una valutazione per proposta")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RankedEntry:
     id: int
     protocol: str
@@ -122,16 +126,6 @@ class Ranking:
         for entry in self.entries:
             groups.setdefault(entry.neighbourhood, []).append(entry)
         return {slug: groups[slug] for slug in sorted(groups)}
-
-
-def _as_ints(values: dict[int, Fraction]) -> dict[int, int]:
-    """The same order in exact integers, which sort far faster than Fractions.
-
-    Aggregates have denominators dividing the number of reviews (or 2, for a median), so the
-    common multiple stays small.
-    """
-    scale = math.lcm(*(value.denominator for value in values.values()))
-    return {key: value.numerator * (scale // value.denominator) for key, value in values.items()}
 
 
 def _draw_order(group: list[Candidate], draws: list[dict[int, int]]) -> list[Candidate] | None:
@@ -172,19 +166,51 @@ def rank(
             [c.id for c in incomplete], [c.protocol for c in incomplete], rules.reviews_required
         )
 
-    points = {c.id: aggregate(c.reviews, rules.criteria, rules.aggregation) for c in candidates}
-    totals = {c.id: sum(points[c.id].values(), Fraction(0)) for c in candidates}
+    # Each candidate's aggregates as integers over a denominator of its own (its number of
+    # reviews, or 2 for a median), then over one common denominator: integers compare and
+    # sort far faster than Fractions, in the same order. The Fractions the entries carry are
+    # shared among equal values: a call has few distinct ones and thousands of proposals.
+    codes = [criterion.code for criterion in rules.criteria]
+    scaled = {c.id: aggregate_scaled(c.reviews, codes, rules.aggregation) for c in candidates}
+    scale = math.lcm(*{denominator for _, denominator in scaled.values()})
+    exact: dict[tuple[int, int], Fraction] = {}
+
+    def fraction(numerator: int, denominator: int) -> Fraction:
+        value = exact.get((numerator, denominator))
+        if value is None:
+            value = exact[numerator, denominator] = Fraction(numerator, denominator)
+        return value
+
+    points: dict[int, dict[str, Fraction]] = {}
+    totals: dict[int, Fraction] = {}
+    total_column: dict[int, int] = {}
+    for c in candidates:
+        numerators, denominator = scaled[c.id]
+        points[c.id] = {
+            code: fraction(numerator, denominator)
+            for code, numerator in zip(codes, numerators, strict=True)
+        }
+        total = sum(numerators)
+        totals[c.id] = fraction(total, denominator)
+        total_column[c.id] = total * (scale // denominator)
+    # The threshold on the same scale: a total reaches it when its integer does.
+    threshold = rules.threshold * scale
     # What the rules compare, one column per key, higher ranking higher; negated in the key
     # because the sort is ascending.
-    columns = [_as_ints(totals)]
+    columns = [total_column]
     for key in rules.tie_break:
         if key == "cofinancing_share":
             columns.append({c.id: c.cofinancing_share for c in candidates})
         elif key == "protocol":
             columns.append({c.id: -c.protocol_number for c in candidates})
         else:
-            code = key[len(CRITERION_PREFIX) :]
-            columns.append(_as_ints({c.id: points[c.id][code] for c in candidates}))
+            index = codes.index(key[len(CRITERION_PREFIX) :])
+            columns.append(
+                {
+                    id_: numerators[index] * (scale // denominator)
+                    for id_, (numerators, denominator) in scaled.items()
+                }
+            )
     rule_key = {c.id: tuple(-column[c.id] for column in columns) for c in candidates}
     # The protocol and id after the rules only make the order total.
     ordered = sorted(
@@ -206,7 +232,7 @@ def rank(
         if len(group) == 1:
             final.extend(group)
             continue
-        if totals[group[0].id] < rules.threshold:
+        if total_column[group[0].id] < threshold:
             # Below the threshold nobody is funded: the tie decides nothing.
             tied.update(c.id for c in group)
             final.extend(group)
@@ -226,31 +252,33 @@ def rank(
 
     entries: list[RankedEntry] = []
     per_neighbourhood: dict[str, int] = {}
-    previous: Candidate | None = None
+    above: tuple | None = None  # the rule key of the entry above
     for position, candidate in enumerate(final, start=1):
+        id_ = candidate.id
+        here = rule_key[id_]
         decided_by = None
-        if previous is not None and totals[previous.id] == totals[candidate.id]:
-            above, here = rule_key[previous.id], rule_key[candidate.id]
-            decided_by = next(
-                (k for k, a, b in zip(rules.tie_break, above[1:], here[1:], strict=True) if a != b),
-                "draw" if candidate.id in via_draw else "tie",
-            )
-        per_neighbourhood[candidate.neighbourhood] = (
-            per_neighbourhood.get(candidate.neighbourhood, 0) + 1
-        )
+        if above is not None and above[0] == here[0]:  # equal totals
+            for key, a, b in zip(rules.tie_break, above[1:], here[1:], strict=True):
+                if a != b:
+                    decided_by = key
+                    break
+            else:
+                decided_by = "draw" if id_ in via_draw else "tie"
+        slug = candidate.neighbourhood
+        per_neighbourhood[slug] = in_neighbourhood = per_neighbourhood.get(slug, 0) + 1
         entries.append(
             RankedEntry(
-                id=candidate.id,
+                id=id_,
                 protocol=candidate.protocol,
-                neighbourhood=candidate.neighbourhood,
-                points=points[candidate.id],
-                total=totals[candidate.id],
+                neighbourhood=slug,
+                points=points[id_],
+                total=totals[id_],
                 position=position,
-                neighbourhood_position=per_neighbourhood[candidate.neighbourhood],
-                fundable=totals[candidate.id] >= rules.threshold,
+                neighbourhood_position=in_neighbourhood,
+                fundable=total_column[id_] >= threshold,
                 decided_by=decided_by,
-                tied=candidate.id in tied,
+                tied=id_ in tied,
             )
         )
-        previous = candidate
+        above = here
     return Ranking(tuple(entries))

@@ -7,14 +7,16 @@ checks that every eligible proposal is scored). Flush, never commit: the caller 
 """
 
 from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from bando.accounts.models import User
 from bando.applications.models import Application, BudgetLine
 from bando.calls.lifecycle import fire_edition
-from bando.calls.models import Criterion, Edition, Neighbourhood
+from bando.calls.models import Edition, Neighbourhood
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.operations import OperationError
@@ -69,6 +71,49 @@ def candidates(edition: Edition) -> list[Candidate]:
     queries: a call of ten thousand proposals has ninety thousand scores, and an ORM
     object for each would cost far more than the ranking itself."""
     scored = (Application.edition_id == edition.id, Application.state == "scored")
+    criteria = edition.criteria
+    codes = [criterion.code for criterion in criteria]
+    # Plain rows from the session's connection, taken one at a time: ORM rows, all held at
+    # once, would be thousands more objects for the garbage collector to walk again and
+    # again. What the session has pending goes to the database first, as its own queries
+    # would do.
+    if db.session.autoflush:
+        db.session.flush()
+    connection = db.session.connection()
+    # The reviews that count (submitted, no conflict of interest: Review.counts), one row
+    # each with a column of points per criterion of the call (a score has one per review and
+    # criterion; a criterion left out is a null, a counted review without scores an empty
+    # one): a third of the rows of one per score, grouped by proposal as they come.
+    rows = connection.execute(
+        select(
+            Review.application_id,
+            *(
+                func.max(case((Score.criterion_id == criterion.id, Score.points)))
+                for criterion in criteria
+            ),
+        )
+        .join(Application, Application.id == Review.application_id)
+        .outerjoin(Score, Score.review_id == Review.id)
+        .where(
+            *scored,
+            Review.submitted_at.is_not(None),
+            Review.conflict_of_interest.is_(False),
+        )
+        .group_by(Review.application_id, Review.id)
+        .order_by(Review.application_id, Review.id)
+    )
+    # Dictionaries of integers, which the garbage collector does not track.
+    reviews = {
+        application_id: tuple(
+            dict(zip(codes, points, strict=True))
+            if None not in points
+            else {
+                code: value for code, value in zip(codes, points, strict=True) if value is not None
+            }
+            for _, *points in group
+        )
+        for application_id, group in groupby(rows, itemgetter(0))
+    }
     # The total costs grouped once (budget_line has no index on its application: a
     # subquery per proposal would read the whole table each time).
     total_cost = (
@@ -78,7 +123,7 @@ def candidates(edition: Edition) -> list[Candidate]:
         .group_by(BudgetLine.application_id)
         .subquery()
     )
-    proposals = db.session.execute(
+    proposals = connection.execute(
         select(
             Application.id,
             Application.protocol,
@@ -91,24 +136,7 @@ def candidates(edition: Edition) -> list[Candidate]:
         .outerjoin(total_cost, total_cost.c.application_id == Application.id)
         .where(*scored)
         .order_by(Application.protocol_number)
-    ).all()
-    # The reviews that count (submitted, no conflict of interest: Review.counts), each
-    # with its scores; a counted review without scores is an empty one.
-    reviews: dict[int, dict[int, dict[str, int]]] = {}
-    for application_id, review_id, code, points in db.session.execute(
-        select(Review.application_id, Review.id, Criterion.code, Score.points)
-        .join(Application, Application.id == Review.application_id)
-        .outerjoin(Score, Score.review_id == Review.id)
-        .outerjoin(Criterion, Criterion.id == Score.criterion_id)
-        .where(
-            *scored,
-            Review.submitted_at.is_not(None),
-            Review.conflict_of_interest.is_(False),
-        )
-    ):  # unordered: sorting ninety thousand rows costs more than the few below
-        points_of = reviews.setdefault(application_id, {}).setdefault(review_id, {})
-        if code is not None:
-            points_of[code] = points
+    )
     return [
         Candidate(
             id=id_,
@@ -117,7 +145,7 @@ def candidates(edition: Edition) -> list[Candidate]:
             neighbourhood=slug or "",
             # int(): PostgreSQL's sum of integers is a numeric (a Decimal here).
             cofinancing_share=Fraction(cofinancing, int(total)) if total else Fraction(0),
-            reviews=tuple(points for _, points in sorted(reviews.get(id_, {}).items())),
+            reviews=reviews.get(id_, ()),
         )
         for id_, protocol, number, slug, cofinancing, total in proposals
     ]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.criteria import Criterion
+from scoring.criteria import Criterion, aggregate
 from scoring.ranking import (
     Candidate,
     IncompleteScoring,
@@ -355,6 +355,9 @@ def test_a_ranking_is_consistent(candidates, rules, data):
     by_id = {c.id: c for c in candidates}
     for entry in entries:
         assert entry.fundable == (entry.total >= rules.threshold)
+        # The ranking's own integer arithmetic gives the aggregates exactly, median too.
+        assert entry.points == aggregate(by_id[entry.id].reviews, rules.criteria, rules.aggregation)
+        assert entry.total == sum(entry.points.values())
         if rules.aggregation == "mean":
             reviews = by_id[entry.id].reviews
             review_totals = [r["coherence"] + r["quality"] for r in reviews]

@@ -84,3 +84,30 @@ def test_candidates_read_as_rows_match_the_orm(app):
     assert [len(row[5]) for row in read] == [2, 3, 3, 3]
     assert read[1][3] == "" and read[2][4] == 0
     assert read[0][4] == Fraction(1_000_00, 12_000_00)
+
+
+def test_candidates_see_empty_reviews_and_what_the_session_has_pending(app):
+    edition = create_edition(state="closed")
+    evaluators = [create_user("evaluator") for _ in range(2)]
+    organisation = create_organisation()
+    owner = create_user("applicant", organisation=organisation)
+    application = put_in_state(create_application(edition, organisation, owner), "scored")
+    # A sent review without scores counts as an empty one (the ranking then refuses it);
+    # a draft with scores does not count at all.
+    db.session.add(
+        Review(application=application, evaluator_id=evaluators[0].id, submitted_at=utcnow())
+    )
+    draft = Review(application=application, evaluator_id=evaluators[1].id, submitted_at=None)
+    criterion = db.session.query(Criterion).filter_by(edition_id=edition.id).first()
+    draft.scores.append(Score(criterion=criterion, points=5))
+    db.session.add(draft)
+    db.session.commit()
+    # Not committed, not even flushed: the ranking reads it all the same.
+    application.cofinancing_cents = 1_234_00
+    draft.submitted_at = utcnow()
+    with db.session.no_autoflush:
+        assert edition.criteria  # already loaded: loading them does not flush either
+
+    (candidate,) = candidates(edition)
+    assert candidate.reviews == ({}, {criterion.code: 5})
+    assert candidate.cofinancing_share == Fraction(1_234_00, application.total_cost_cents)
