@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from scoring.collector import without_collector
 from scoring.money import euro
 
 SINGLE_RANKING = "single_ranking"
@@ -269,6 +270,7 @@ def _check_inputs(entries: tuple[Entry, ...], existing: Mapping[int, Existing]) 
             raise ValueError(f"proposta {key}: contributo o pagato fuori misura")
 
 
+@without_collector
 def allocate(
     entries: Iterable[Entry], rules: Rules, existing: Mapping[int, Existing] | None = None
 ) -> Allocation:

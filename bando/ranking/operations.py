@@ -24,6 +24,7 @@ from bando.core.timeutil import utcnow
 from bando.evaluation.models import Draw, Review, Score
 from bando.evaluation.operations import criteria_of
 from bando.ranking.models import RankingEntry
+from scoring.collector import collector_paused
 from scoring.criteria import points_str
 from scoring.ranking import (
     Candidate,
@@ -164,11 +165,8 @@ def compute(edition: Edition) -> Ranking:
     """The ranking as the reviews give it now; refused, saying why, while scoring is
     incomplete or a tie needs a draw."""
     try:
-        return rank(
-            candidates(edition),
-            rules_of(edition),
-            draws_of(edition),
-        )
+        with collector_paused():
+            return rank(candidates(edition), rules_of(edition), draws_of(edition))
     except IncompleteScoring as error:
         raise OperationError(409, str(error), code="scoring_incomplete") from None
     except UnbreakableTie as error:
