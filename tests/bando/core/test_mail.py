@@ -161,31 +161,38 @@ def test_the_cli_sends_the_queue(app, runner, smtp):
     assert smtp.messages()[0][1]["Subject"] == "Da cron"
 
 
-def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, smtp):
+def request_documents(client, code, *, queued_before=0):
+    """An officer asks, through the API, for documents of a submitted proposal (after
+    `queued_before` messages already waiting in the queue); (application, the applicant's
+    e-mail address)."""
     from tests.factories import create_organisation, create_user
     from tests.lifecycle_factories import create_application, put_in_state
 
-    edition = create_edition("cdq-istruttoria")
+    edition = create_edition(code)
     organisation = create_organisation(pec="ente@pec.example.it")
     applicant = create_user("applicant", organisation=organisation)
     application = create_application(edition, organisation, applicant)
     put_in_state(application, "submitted")
     create_user("officer", "istruttore@example.it")
     db.session.commit()
-    headers = token_for(client, "istruttore@example.it")
-
+    if queued_before:
+        queue(queued_before)
     response = client.post(
         f"/api/v1/applications/{application.id}/eligibility",
-        headers=headers,
+        headers=token_for(client, "istruttore@example.it"),
         json={"decision": "request_integration", "reason": "Manca lo statuto firmato."},
     )
-
     assert response.status_code == 200, response.get_json()
+    return application, applicant.email
+
+
+def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, smtp):
+    application, applicant = request_documents(client, "cdq-istruttoria")
     received = smtp.messages()
     subject = f"Richiesta di integrazione — domanda {application.protocol}"
     assert {r for rcpt, m in received if m["Subject"] == subject for r in rcpt} == {
         "ente@pec.example.it",
-        applicant.email,
+        applicant,
     }
     body = next(m for _, m in received if m["Subject"] == subject).get_content()
     assert "Manca lo statuto firmato." in body
@@ -194,25 +201,7 @@ def test_an_officer_decision_through_the_api_is_mailed_after_the_commit(client, 
 def test_a_request_sends_what_it_queued_and_leaves_the_rest_of_the_queue_to_cron(client, smtp):
     """A message queued earlier (a failure, the CLI) is not the request's to send: it waits
     for `bando mail send`, and the request's own messages go out once each."""
-    from tests.factories import create_organisation, create_user
-    from tests.lifecycle_factories import create_application, put_in_state
-
-    edition = create_edition("cdq-coda")
-    organisation = create_organisation(pec="ente@pec.example.it")
-    applicant = create_user("applicant", organisation=organisation)
-    application = create_application(edition, organisation, applicant)
-    put_in_state(application, "submitted")
-    create_user("officer", "istruttore@example.it")
-    queue(1)  # "Avviso 0", pending from before
-    headers = token_for(client, "istruttore@example.it")
-
-    response = client.post(
-        f"/api/v1/applications/{application.id}/eligibility",
-        headers=headers,
-        json={"decision": "request_integration", "reason": "Manca lo statuto firmato."},
-    )
-
-    assert response.status_code == 200, response.get_json()
+    application, _ = request_documents(client, "cdq-coda", queued_before=1)  # "Avviso 0"
     subject = f"Richiesta di integrazione — domanda {application.protocol}"
     assert sorted(m["Subject"] for _, m in smtp.messages()) == [subject, subject]
     db.session.expire_all()
