@@ -11,6 +11,8 @@ a call of `n` funded proposals written in a SQLite database in `folder`.
 from __future__ import annotations
 
 import io
+import os
+import queue
 import time
 from datetime import timedelta
 
@@ -23,7 +25,7 @@ RATIO_TARGET = 0.5
 MEMORY_TARGET = 50 * 1024 * 1024
 
 
-def make_app(folder):
+def make_app(folder, *, migrate: bool = True):
     from flask_migrate import upgrade
 
     from bando import create_app
@@ -36,8 +38,9 @@ def make_app(folder):
         },
         instance_path=str(folder),
     )
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+    if migrate:
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory)
     return app
 
 
@@ -145,40 +148,57 @@ def render_award_letters(app, edition_id: int) -> tuple[int, float]:
         return len(ids), time.perf_counter() - start
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm, in pages)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def _stream_in_child(folder: str, edition_id: int, answer) -> None:
     """In a fresh process: streams the call's ZIP (letters issued already) to nowhere and
-    sends back (bytes streamed, the process's peak resident memory in bytes)."""
-    import resource
-
+    sends back (bytes streamed, the highest resident memory seen after each chunk)."""
     from bando.calls.models import Edition
     from bando.core.extensions import db
     from bando.finance import operations
 
-    app = make_app(folder)
+    app = make_app(folder, migrate=False)  # the parent made the schema
     with app.app_context():
         edition = db.session.get(Edition, edition_id)
-        total = sum(len(chunk) for chunk in operations.edition_zip(edition, app.config))
-    answer.put((total, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+        total, peak = 0, resident_bytes()
+        for chunk in operations.edition_zip(edition, app.config):
+            total += len(chunk)
+            peak = max(peak, resident_bytes())
+    answer.put((total, peak))
 
 
 def stream_zip(app, edition_id: int) -> tuple[int, int]:
-    """Streams the ZIP of the call's letters as the download does, chunk by chunk, to
-    nowhere, in a process of its own (spawned: nothing inherited); (bytes streamed, that
-    process's peak resident memory). Everything the process holds counts — ReportLab's and
-    zlib's C buffers too — and two calls of different sizes differ only by what the number
-    of letters adds."""
+    """Streams the ZIP of the call's letters as the download does, chunk by chunk (one
+    chunk per letter), to nowhere, in a process of its own (spawned: nothing inherited);
+    (bytes streamed, that process's highest resident memory while streaming). Everything
+    the process holds counts — ReportLab's and zlib's C buffers too — and two calls of
+    different sizes differ only by what the number of letters adds."""
     import multiprocessing
 
     with app.app_context():
         _issued(app, edition_id)
-    folder = app.instance_path
     context = multiprocessing.get_context("spawn")
     answer = context.Queue()
-    child = context.Process(target=_stream_in_child, args=(folder, edition_id, answer))
+    child = context.Process(target=_stream_in_child, args=(app.instance_path, edition_id, answer))
     child.start()
-    result = answer.get()
-    child.join()
-    return result
+    try:
+        while True:
+            try:
+                return answer.get(timeout=1)
+            except queue.Empty:
+                # A child that failed puts nothing: its traceback is on stderr.
+                if not child.is_alive():
+                    raise RuntimeError(
+                        f"the streaming process ended with no answer (exit code {child.exitcode})"
+                    ) from None
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
 
 
 def bare_pages(n: int) -> float:
@@ -230,7 +250,7 @@ def bench_letters(folder, *, small: int = 20, large: int = 2000, timed: int = 10
             f"{growth / mb:.1f} MB",
             f"< {MEMORY_TARGET // mb} MB",
             growth < MEMORY_TARGET,
-            f"peak resident memory of the streaming process: {small}: {small_peak / mb:.1f} MB "
+            f"highest resident memory of the streaming process: {small}: {small_peak / mb:.1f} MB "
             f"for {small_bytes / mb:.1f} MB of ZIP; {large}: {large_peak / mb:.1f} MB for "
             f"{large_bytes / mb:.0f} MB of ZIP",
         ),

@@ -100,7 +100,10 @@ class SimulationQuery(BaseModel):
         default=None, max_length=20, description="another cap, e.g. 16000.00", examples=["16000.00"]
     )
     min_partial_share: str | None = Field(
-        default=None, max_length=10, description="a share between 0 and 1", examples=["0.5"]
+        default=None,
+        pattern=r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$",
+        description="a share between 0 and 1, at most four decimals",
+        examples=["0.5"],
     )
 
     def given(self) -> bool:

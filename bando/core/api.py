@@ -96,7 +96,7 @@ def parse_body(schema: type[BaseModel], *, required: bool = True):
 
 
 def parse_query(schema: type[BaseModel]):
-    """The query string validated by `schema` (each parameter once; the last one counts
+    """The query string validated by `schema` (each parameter once; the first one counts
     when repeated); 422 by parameter for a value it does not take."""
     try:
         return schema.model_validate(request.args.to_dict(flat=True))

@@ -190,6 +190,9 @@ def field_errors(error: ValidationError) -> dict[str, list[str]]:
             message = str(context.get("error", problem["msg"]))
         elif kind in ("too_short", "string_too_short") and context.get("min_length") == 1:
             message = "non può essere vuoto"
+        elif kind in ("literal_error", "enum") and "expected" in context:
+            # pydantic joins the choices with an English "or".
+            message = _MESSAGES[kind].format(expected=context["expected"].replace(" or ", " o "))
         elif kind in _MESSAGES:
             try:
                 message = _MESSAGES[kind].format(**context)

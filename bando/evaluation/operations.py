@@ -69,7 +69,11 @@ def assign_evaluator(edition: Edition, officer: User, evaluator: User) -> Assign
 
 
 def remove_evaluator(edition: Edition, officer: User, evaluator: User) -> None:
-    """Only before they have scored anything: a review once made stays on the record."""
+    """Only before they have scored anything: a review once made stays on the record. Under
+    the call's lock, as every save of a review: none slips in between the count and the
+    removal."""
+    lock_edition(edition.id)
+    db.session.expire(edition, ["assignments"])
     assignment = next((a for a in edition.assignments if a.evaluator_id == evaluator.id), None)
     if assignment is None:
         raise OperationError(404, "non è componente della commissione")
@@ -194,9 +198,10 @@ def save_review(
     """Saves the scores (a draft may be partial; what is there must be in range) and, with
     submit, checks the whole review and records it; the last required review moves the
     proposal to scored."""
+    # Every save under the call's lock, the committee read again under it: an evaluator
+    # taken off the committee meanwhile (remove_evaluator, same lock) can save nothing.
+    lock_for_review(application)
     _may_score(application, evaluator)
-    if submit:
-        lock_for_review(application)
     criteria = criteria_of(application.edition)
     problems = review_problems(scores, criteria, comment)
     if not submit:  # a draft: only values out of range or unknown criteria are refused
@@ -276,8 +281,10 @@ def _valid_reviews_fact(application: Application) -> int:
 
 def lock_for_review(application: Application) -> None:
     """Two evaluators submitting the last reviews at once must not both miss the count:
-    take the edition's lock (edition → application → audit head, as every writer)."""
-    lock_edition(application.edition_id)
+    take the edition's lock (edition → application → audit head, as every writer), and
+    read the committee afresh under it."""
+    edition = lock_edition(application.edition_id)
+    db.session.expire(edition, ["assignments", "declarations"])
 
 
 # --- where the committee disagrees ----------------------------------------------------------
