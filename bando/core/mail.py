@@ -71,9 +71,7 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
     message["To"] = _address("To", notification.to_address)
     message["Subject"] = _header("Subject", notification.subject)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = notification.message_id or make_msgid(
-        domain=parseaddr(sender)[1].rpartition("@")[2] or None
-    )
+    message["Message-ID"] = notification.message_id or new_message_id(sender)
     message.set_content(notification.body or "")
     return message
 
@@ -83,12 +81,9 @@ def readdress(message: EmailMessage, notification: Notification) -> EmailMessage
     the message of `notification` (its own To and Message-ID): the same message to each
     recipient of a move, without building it again (building costs)."""
     to = _address("To", notification.to_address)
-    sender = message["From"]
     message.replace_header("To", to)
     message.replace_header(
-        "Message-ID",
-        notification.message_id
-        or make_msgid(domain=parseaddr(str(sender))[1].rpartition("@")[2] or None),
+        "Message-ID", notification.message_id or new_message_id(str(message["From"]))
     )
     return message
 
@@ -102,9 +97,13 @@ def _connect(config) -> smtplib.SMTP:
     return smtp
 
 
+def new_message_id(sender: str) -> str:
+    """A Message-ID in the sender's domain (the machine's name when it has none)."""
+    return make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+
+
 def _message_id(app) -> str:
-    domain = parseaddr(app.config.get("MAIL_SENDER") or "")[1].rpartition("@")[2] or None
-    return make_msgid(domain=domain)
+    return new_message_id(app.config.get("MAIL_SENDER") or "")
 
 
 def _claim(app, after: int) -> int | None:
