@@ -20,7 +20,7 @@ from bando.calls.lifecycle import open_if_due
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.extensions import db
 from bando.core.operations import OperationError
-from bando.core.schemas import field_errors
+from bando.core.schemas import field_errors, one_line
 from bando.core.timeutil import utcnow
 from workflows.organisation import tax_code_problem
 from workflows.proposal import BudgetLine as RuleLine
@@ -267,7 +267,12 @@ def _apply(application: Application, given: ProposalFields) -> None:
 
 
 def _edition_for(code: str) -> Edition:
-    edition = db.session.scalar(select(Edition).where(Edition.code == code.strip()))
+    try:
+        code = one_line(code)
+    except ValueError:  # a NUL would not even reach PostgreSQL: no code has one
+        edition = None
+    else:
+        edition = db.session.scalar(select(Edition).where(Edition.code == code))
     if edition is None:
         raise OperationError(
             422, "bando inesistente", {"edition": [f"nessun bando con codice «{code}»"]}

@@ -10,7 +10,7 @@ knows nothing of Cache-Control; what remains of it here is a handful of constant
 
 import time
 
-from flask import current_app, g, request, session
+from flask import abort, current_app, g, request, session
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
@@ -79,6 +79,13 @@ HEADERS = {
 def init_app(app):
     app.json = BoundedJSONProvider(app)
     policy = app.config.get("CONTENT_SECURITY_POLICY", CONTENT_SECURITY_POLICY)
+
+    @app.before_request
+    def _no_nul_in_the_path():
+        # No path of bando has a NUL (%00); PostgreSQL refuses one in any text it compares,
+        # which would otherwise end as an internal error wherever a path's code is looked up.
+        if "\x00" in request.path:
+            abort(404)
 
     @app.after_request
     def _security_headers(response):

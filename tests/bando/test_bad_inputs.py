@@ -228,6 +228,26 @@ CASES = [
         lambda w, c: c.post("/api/v1/accounts", json=account(name="Associazione\x00")),
     ),
     ("a NUL character in the title", 422, "non ammesso", lambda w, c: patch(w, c, title="a\x00b")),
+    (
+        "a NUL character in the call's code of a new draft",
+        422,
+        "nessun bando",
+        lambda w, c: c.post(
+            "/api/v1/applications", json={"edition": "cdq-2019\x00"}, headers=w.a_headers
+        ),
+    ),
+    (
+        "a NUL character in a call's code in the path",
+        404,
+        "not found",
+        lambda w, c: c.get("/api/v1/editions/cdq%002019/ranking"),
+    ),
+    (
+        "a NUL character in a page's path",
+        404,
+        "",
+        lambda w, c: c.get("/bandi/cdq%002019"),
+    ),
     ("a title too long", 422, "al massimo 300", lambda w, c: patch(w, c, title="x" * 301)),
     (
         "a budget category far too long",
