@@ -19,8 +19,12 @@ def test_home_lists_the_calls_with_their_caps_in_italian(demo, browser_context, 
     card_2019 = cards.filter(has_text="annualità 2019")
     assert "€ 94.000,00" in card_2017.inner_text()
     assert "€ 80.000,00" in card_2019.inner_text()
-    # The demo call is open today; the shipped ones are past their deadline.
-    assert "Aperto" in cards.filter(has_text="dimostrativa").inner_text()
+    # The demo call is open today; the shipped ones are past their deadline, and the
+    # demo's assigned call shows its grants.
+    demo = cards.filter(has_text="dimostrativa")
+    assert demo.count() == 2
+    assert "Aperto" in demo.filter(has_not_text="già assegnata").inner_text()
+    assert "Contributi assegnati" in demo.filter(has_text="già assegnata").inner_text()
     shot(page, "home-it")
 
 
