@@ -159,8 +159,9 @@ def _loaded(row, *names: str) -> bool:
 def _read_already(application: Application, trigger: str) -> bool:
     """Whether everything read_ahead_options(trigger) names is loaded on the object."""
     if trigger == "submit" and not (
-        _loaded(application, "edition", "neighbourhood", "guidelines", "budget_lines")
-        and _loaded(application, "attachments")
+        _loaded(
+            application, "edition", "neighbourhood", "guidelines", "budget_lines", "attachments"
+        )
         and _loaded(application.edition, "neighbourhoods", "guidelines")
     ):
         return False
