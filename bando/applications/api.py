@@ -9,6 +9,7 @@ from bando.applications.lifecycle import fire, read_ahead_options
 from bando.applications.operations import (
     application_view,
     create_draft,
+    expire_due_among,
     expire_if_due,
     integrate,
     listing,
@@ -85,6 +86,9 @@ def _out(application) -> ApplicationOut:
     ok=(200, "one page of the applications, and how many match in all", ApplicationList),
 )
 def list_applications(user, query: ApplicationQuery):
+    # Expired before counting, so a row's state agrees with the filter that found it.
+    if expire_due_among(*rules.listed(user)):
+        commit()
     total, applications = listing(
         user,
         edition=query.edition,
@@ -93,8 +97,6 @@ def list_applications(user, query: ApplicationQuery):
         limit=query.limit,
         offset=query.offset,
     )
-    if any([expire_if_due(a) for a in applications]):  # every one, not just the first
-        commit()
     return ApplicationList.of(
         {
             "applications": [application_view(a) for a in applications],

@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import and_, inspect, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -292,19 +292,22 @@ def expire_if_overdue(application: Application, *, now: datetime | None = None):
         return None  # another request expired it a moment ago
 
 
+def integration_overdue(now: datetime):
+    """The SQL form of what expire_if_overdue moves: a request for documents whose deadline
+    has passed at `now` (its last second is still in time)."""
+    return and_(
+        Application.state == "integration_requested",
+        Application.integration_deadline <= now - timedelta(seconds=1),
+    )
+
+
 @tick_job(20)
 def expire_overdue_integrations(now: datetime) -> list[str]:
     """Requests for documents past their deadline: the application becomes ineligible.
     Each change is its own transaction, committed here."""
     done = []
     overdue = db.session.scalars(
-        select(Application.id)
-        .where(
-            Application.state == "integration_requested",
-            # The deadline's last second is still in time.
-            Application.integration_deadline <= now - timedelta(seconds=1),
-        )
-        .order_by(Application.id)
+        select(Application.id).where(integration_overdue(now)).order_by(Application.id)
     ).all()
     for application_id in overdue:
         application = db.session.get(Application, application_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from bando.accounts.models import Organisation, User
 from bando.applications import rules
 from bando.applications.facts import call_rules, proposal_of
-from bando.applications.lifecycle import expire_if_overdue, fire
+from bando.applications.lifecycle import expire_if_overdue, fire, integration_overdue
 from bando.applications.models import Application, BudgetLine, Partner
 from bando.applications.schemas import NewProposal, ProposalChange, ProposalFields
 from bando.calls.lifecycle import open_if_due
@@ -340,6 +340,16 @@ def expire_if_due(application: Application) -> bool:
     """Lazily expires an unanswered request for documents past its deadline (flushes only);
     True when the application changed, so the caller commits."""
     return expire_if_overdue(application) is not None
+
+
+def expire_due_among(*where) -> bool:
+    """Lazy expiry among the applications `where` selects, before they are counted or
+    listed: one query finds those past their deadline (none, nearly always), each then
+    moves through the lifecycle (flushes only). True when any changed: the caller commits."""
+    overdue = db.session.scalars(
+        select(Application).where(integration_overdue(utcnow()), *where).order_by(Application.id)
+    ).all()
+    return any([expire_if_due(a) for a in overdue])  # every one, not just the first
 
 
 def submit(application: Application, actor: User, *, now=None, declarations=None) -> Application:

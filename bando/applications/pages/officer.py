@@ -8,8 +8,6 @@ operations as the API with the signed-in officer as the actor, and show the mach
 reason when it refuses.
 """
 
-from datetime import timedelta
-
 from flask import (
     Blueprint,
     Response,
@@ -32,7 +30,7 @@ from wtforms.validators import AnyOf, DataRequired, Length
 from bando.applications import admissibility, lifecycle, rules
 from bando.applications.attachments import attachment_kinds
 from bando.applications.models import AdmissibilityTick, Application
-from bando.applications.operations import expire_if_due
+from bando.applications.operations import expire_due_among, expire_if_due
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.audit import events_of_application
 from bando.core.auth import roles_required
@@ -105,17 +103,8 @@ def _edition_from_query() -> Edition | None:
 
 
 def expire_overdue(edition: Edition) -> None:
-    """Lazy expiry of the requests for documents past their deadline, for this call only:
-    one query finds them (none, nearly always), each one then moves through the lifecycle."""
-    overdue = db.session.scalars(
-        select(Application).where(
-            Application.edition_id == edition.id,
-            Application.state == "integration_requested",
-            # The deadline's last second is still in time.
-            Application.integration_deadline <= utcnow() - timedelta(seconds=1),
-        )
-    ).all()
-    if any([expire_if_due(a) for a in overdue]):  # every one, not just the first
+    """Lazy expiry of the requests for documents past their deadline, for this call only."""
+    if expire_due_among(Application.edition_id == edition.id):
         commit()
 
 

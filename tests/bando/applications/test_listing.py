@@ -2,11 +2,14 @@
 its filters and pages, the parameters it refuses, and a cost in statements that does not
 grow with the rows."""
 
+from datetime import timedelta
+
 import pytest
 
 from bando.applications import rules
 from bando.applications.models import Application
 from bando.core.extensions import db
+from bando.core.timeutil import utcnow
 from bando.evaluation.models import Assignment
 from bando.evaluation.operations import recuse, sign_declaration
 from tests.evaluation_factories import committee_world, token
@@ -142,6 +145,32 @@ def test_filters_by_call_state_and_neighbourhood(client, world):
     # The applicant filters its own rows the same way.
     mine = listed(client, token(client, users["applicant"]), state="draft")
     assert ids(mine) == {rows["draft"].id}
+
+
+def test_a_request_past_its_deadline_expires_before_the_count(client, world):
+    users, rows, calls = world
+    owner = users["applicant"]
+    overdue = put_in_state(
+        create_application(calls["open"], owner.organisation, owner, title="In ritardo"),
+        "integration_requested",
+        integration_deadline=utcnow() - timedelta(seconds=1),
+    )
+    waiting = put_in_state(
+        create_application(calls["open"], owner.organisation, owner, title="In attesa"),
+        "integration_requested",
+        integration_deadline=utcnow() + timedelta(days=1),
+    )
+    db.session.commit()
+    headers = token(client, users["officer"])
+    asked = listed(client, headers, state="integration_requested")
+    assert ids(asked) == {waiting.id} and asked["total"] == 1
+    assert [row["state"] for row in asked["applications"]] == ["integration_requested"]
+    gone = listed(client, headers, state="ineligible", edition=calls["open"].code)
+    assert ids(gone) == {overdue.id} and gone["total"] == 1
+    db.session.expire_all()
+    assert db.session.get(Application, overdue.id).state == "ineligible"
+    events = client.get(f"{URL}/{overdue.id}/events", headers=headers).get_json()["events"]
+    assert [e["trigger"] for e in events][-1] == "expire_integration"
 
 
 def test_pages_with_the_total(client, world):
