@@ -293,20 +293,32 @@ def lock_for_review(application: Application) -> None:
 def statistics(edition: Edition) -> dict:
     """Per evaluator: reviews, mean total, spread and deviation from the panel (flagged
     where far off); per proposal, the spread between its evaluators."""
-    reviews = list(
-        db.session.scalars(
-            select(Review)
-            .join(Application, Application.id == Review.application_id)
-            .where(
-                Application.edition_id == edition.id,
-                Review.submitted_at.is_not(None),
-                Review.conflict_of_interest.is_(False),
-            )
+    # One row per review with its total: one query whatever the size of the committee.
+    rows = db.session.execute(
+        select(
+            Review.evaluator_id,
+            Review.application_id,
+            func.coalesce(func.sum(Score.points), 0),
+            User.email,
+            Application.protocol,
         )
-    )
-    triples = [(r.evaluator_id, r.application_id, sum(s.points for s in r.scores)) for r in reviews]
-    emails = {r.evaluator_id: r.evaluator.email for r in reviews}
-    protocols = {r.application_id: r.application.protocol for r in reviews}
+        .join(Application, Application.id == Review.application_id)
+        .join(User, User.id == Review.evaluator_id)
+        .outerjoin(Score, Score.review_id == Review.id)
+        .where(
+            Application.edition_id == edition.id,
+            Review.submitted_at.is_not(None),
+            Review.conflict_of_interest.is_(False),
+        )
+        .group_by(Review.id, User.email, Application.protocol)
+        .order_by(Review.id)
+    ).all()
+    triples = [
+        (evaluator_id, application_id, int(total))
+        for evaluator_id, application_id, total, *_ in rows
+    ]
+    emails = {row[0]: row[3] for row in rows}
+    protocols = {row[1]: row[4] for row in rows}
     return {
         "edition": edition.code,
         "evaluators": [

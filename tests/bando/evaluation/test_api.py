@@ -1,9 +1,11 @@
 """The committee through the API: declaration first, linked organisations never shown,
 recusal, others' scores only after one's own, the last review moves to scored."""
 
+import pytest
 from sqlalchemy import func, select
 
 from bando.applications.models import Application
+from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
@@ -171,6 +173,32 @@ def test_the_statistics_show_where_the_committee_disagrees(app, client):
     assert members[2].email in flagged and members[0].email not in flagged
     assert all(p["spread"] == 100 - 20 for p in figures["proposals"])
     assert all(p["flagged"] for p in figures["proposals"])
+
+
+@pytest.mark.parametrize("proposals", [2, 6])
+def test_the_statistics_read_one_query_whatever_the_committee_scored(app, client, proposals):
+    from bando.evaluation.operations import statistics
+    from tests.statements import recorded_statements
+
+    edition, _officer, members, applications = committee_world(proposals=proposals)
+    for member, points in zip(members, [(40, 30, 30), (38, 28, 28), (10, 5, 5)], strict=True):
+        h = token(client, member)
+        client.post(f"/api/v1/editions/{edition.code}/conflict-declaration", headers=h, json={})
+        for application in applications:
+            response = client.post(
+                url(application, "/reviews"),
+                headers=h,
+                json={"scores": scores(edition, *points), "comment": "motivazione"},
+            )
+            assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    with recorded_statements() as seen:
+        figures = statistics(db.session.get(Edition, edition.id))
+    assert len(seen) == 2  # the call (expired above), then the reviews with their totals
+    assert [e["evaluator"] for e in figures["evaluators"]] == [m.email for m in members]
+    assert [e["mean"] for e in figures["evaluators"]] == ["100.00", "94.00", "20.00"]
+    assert {p["protocol"] for p in figures["proposals"]} == {a.protocol for a in applications}
+    assert {(p["reviews"], p["min"], p["max"]) for p in figures["proposals"]} == {(3, 20, 100)}
 
 
 def test_the_officer_composes_the_committee(app, client):
