@@ -28,6 +28,7 @@ from tests.factories import PASSWORD, create_user
 ROOT = Path(__file__).resolve().parents[3]
 REDIS = ("127.0.0.1", 6379)
 WRONG = "non-e-la-password"
+READY = "/static/css/bando.css"
 
 
 def free_port() -> int:
@@ -103,22 +104,35 @@ class Gunicorn:
             if self.process.poll() is not None:
                 break
             booted = self.error_log.exists() and self.error_log.read_text().count("Booting worker")
+            # A worker is booted before it has loaded the app: until every one has served a
+            # request, the first one ready could serve everything the test sends.
+            if booted >= workers and len(set(self._pids("GET", READY))) >= workers:
+                return
             if booted >= workers:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        return
-                except OSError:
-                    pass
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(lambda _: self._touch(), range(workers)))
             time.sleep(0.1)
         self.stop()
         log = self.error_log.read_text() if self.error_log.exists() else ""
         raise AssertionError(f"gunicorn did not start:\n{log[-3000:]}")
 
-    def pids_serving(self, path: str) -> list[str]:
+    def _touch(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            connection.request("GET", READY, headers={"Connection": "close"})
+            connection.getresponse().read()
+        except OSError:
+            pass  # not listening yet
+        finally:
+            connection.close()
+
+    def _pids(self, method: str, path: str) -> list[str]:
         lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
-        return [
-            m.group(1) for line in lines if (m := re.match(rf"<?(\d+)>? \d+ POST {path}$", line))
-        ]
+        pattern = rf"<?(\d+)>? \d+ {method} {re.escape(path)}$"
+        return [m.group(1) for line in lines if (m := re.match(pattern, line))]
+
+    def pids_serving(self, path: str) -> list[str]:
+        return self._pids("POST", path)
 
     def stop(self):
         if self.process.poll() is None:
