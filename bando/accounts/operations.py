@@ -26,6 +26,7 @@ from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
 from workflows.organisation import EMAIL_RE, clean_organisation, organisation_problems
 
+REGISTRATION_REFUSED = "registrazione non riuscita"
 DUPLICATE_TAX_CODE = (
     "un ente con questo codice fiscale è già registrato: chiedere l'accesso a chi lo ha registrato"
 )
@@ -171,7 +172,12 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
         only_duplicates = all(
             m == DUPLICATE_TAX_CODE for messages in errors.values() for m in messages
         )
-        raise OperationError(409 if only_duplicates else 422, "registration refused", errors)
+        raise OperationError(
+            409 if only_duplicates else 422,
+            REGISTRATION_REFUSED,
+            errors,
+            code="organisation_registered" if only_duplicates else None,
+        )
     existing = user_by_email(account.email)
     if existing is not None:
         hash_password(account.password)  # the same work as a new account: no timing tell
@@ -186,7 +192,10 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
     except IntegrityError:
         db.session.rollback()
         raise OperationError(
-            409, "registration refused", {"organisation.tax_code": [DUPLICATE_TAX_CODE]}
+            409,
+            REGISTRATION_REFUSED,
+            {"organisation.tax_code": [DUPLICATE_TAX_CODE]},
+            code="organisation_registered",
         ) from None
     try:
         user = create_user(
@@ -202,7 +211,7 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
         db.session.rollback()
         existing = user_by_email(account.email)
         if existing is None:
-            raise OperationError(409, "registration refused", {}) from None
+            raise OperationError(409, REGISTRATION_REFUSED, code="concurrent_update") from None
         tell_registration_attempt(existing, now=now)
         return None
     send_confirmation(user, now=now, check_quota=False)

@@ -298,7 +298,9 @@ def withdraw_application(user, application_id, body: Reason):
 def application_receipt(user, application_id):
     application = _visible(user, application_id)
     if application.protocol is None:
-        raise ApiError(409, "la domanda non è stata ancora inviata: nessuna ricevuta")
+        raise ApiError(
+            409, "la domanda non è stata ancora inviata: nessuna ricevuta", refusal="not_submitted"
+        )
     return Response(
         receipt_pdf(application),
         mimetype="application/pdf",

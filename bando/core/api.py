@@ -25,10 +25,11 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 class ApiError(HTTPException):
     """Raised anywhere in an API view; rendered as {"error": ..., "errors": {...}}."""
 
-    def __init__(self, status: int, error: str, errors: dict | None = None):
+    def __init__(self, status: int, error: str, errors: dict | None = None, *, refusal=None):
         super().__init__(description=error)
         self.code = status
         self.errors = errors or {}
+        self.refusal = refusal  # the body's "code", naming the refusal: every 409 has one
 
 
 @bp.errorhandler(ApiError)
@@ -36,6 +37,8 @@ def _api_error(error: ApiError):
     body = {"error": error.description}
     if error.errors:
         body["errors"] = error.errors
+    if error.refusal:
+        body["code"] = error.refusal
     return jsonify(body), error.code
 
 

@@ -155,7 +155,8 @@ def init_app(app):
                 description = JSON_SERVER_ERRORS.get(code, JSON_SERVER_ERRORS[500])
             else:
                 description = error.description or error.name
-            response = jsonify(error=description)
+            # Every 409 names its refusal for programs; a bare one says only "conflict".
+            response = jsonify(error=description, **({"code": "conflict"} if code == 409 else {}))
             response.status_code = code
         else:
             response = app.make_response(page(code))

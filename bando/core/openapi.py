@@ -6,14 +6,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from bando.core.api import OPERATIONS, endpoint
-from bando.core.schemas import Error
+from bando.core.schemas import Conflict, Error
 
 REF = "#/components/schemas/{model}"
 
 
 def _schemas() -> tuple[dict, dict]:
     """The components, and the $ref of each (schema, mode) the operations use."""
-    wanted = {(Error, "serialization")}
+    wanted = {(Error, "serialization"), (Conflict, "serialization")}
     for operation in OPERATIONS:
         if operation.body is not None:
             wanted.add((operation.body, "validation"))
@@ -36,6 +36,7 @@ def _content(schema, refs) -> dict | None:
 def document() -> dict:
     refs, components = _schemas()
     error = {"application/json": {"schema": refs[(Error, "serialization")]}}
+    conflict = {"application/json": {"schema": refs[(Conflict, "serialization")]}}
     paths: dict[str, dict] = {}
     for operation in OPERATIONS:
         entry = {
@@ -60,7 +61,9 @@ def document() -> dict:
             }
         for status, (description, schema) in sorted(operation.responses.items()):
             response = {"description": description}
-            content = _content(schema, refs) if status < 400 else error
+            content = (
+                _content(schema, refs) if status < 400 else (conflict if status == 409 else error)
+            )
             if content:
                 response["content"] = content
             entry["responses"][str(status)] = response
@@ -74,7 +77,7 @@ def document() -> dict:
                 "Grant-call workflow: calls, applications, evaluation, allocation, "
                 'reports. Amounts are strings with two decimals ("16000.00"); times carry '
                 'the Europe/Rome offset; errors are {"error": "...", "errors": {"field": '
-                '["message"]}}, with a "code" when the state machine refuses (409).'
+                '["message"]}}, with a "code" naming the refusal on every 409.'
             ),
         },
         "servers": [{"url": "/api/v1"}],

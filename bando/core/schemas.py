@@ -140,11 +140,18 @@ class Out(BaseModel):
 
 class Error(Out):
     """Every refusal of the API: what went wrong, and where by field; `code` for programs
-    when the state machine refused (409)."""
+    where the refusal has a name (always on a 409: see Conflict)."""
 
     error: str
     errors: dict[str, list[str]] | None = Field(default=None, description="messages by field")
     code: str | None = Field(default=None, examples=["invalid_state", "concurrent_update"])
+
+
+class Conflict(Error):
+    """A 409: the request is sound but the state of things refuses it; `code` names why, for
+    programs (e.g. invalid_state, concurrent_update, limit_reached)."""
+
+    code: str = Field(examples=["invalid_state", "concurrent_update"])
 
 
 # --- a refused payload, in Italian, by field ------------------------------------------------
