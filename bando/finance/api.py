@@ -1,5 +1,8 @@
 """The letters through the API: one letter as PDF (finance; the organisation for its own
-letters once issued), and every letter of a call as one ZIP that streams (finance)."""
+letters once issued), and every letter of a call as one ZIP that streams (finance).
+
+Reading never issues: a letter gets its outgoing protocol only from the POST that issues
+the call's missing letters (a GET, a link followed or prefetched, changes nothing)."""
 
 from flask import Response, current_app, stream_with_context
 
@@ -17,9 +20,18 @@ PDF = {"application/pdf": {}}
 ZIP = {"application/zip": {}}
 
 
+class LetterNotIssued(Exception):
+    """Finance asked for the letter the proposal's state calls for, before it was issued."""
+
+    def __init__(self, edition_code: str):
+        super().__init__(edition_code)
+        self.edition_code = edition_code
+
+
 def letter_for(user, application_id, kind: str | None):
-    """The letter this user may read, issuing it for finance when the proposal's state
-    calls for it; None when there is none to read. Someone else's is None too (→ 404)."""
+    """The letter this user may read; None when there is none to read. Someone else's is
+    None too (→ 404). LetterNotIssued when finance asks for the letter the proposal's state
+    calls for and it has no protocol yet."""
     if kind is not None and kind not in LETTER_KINDS:
         return None
     try:
@@ -34,22 +46,29 @@ def letter_for(user, application_id, kind: str | None):
     if getattr(user, "role", None) == "finance":
         if application.state == "draft":
             return None
-        kind = kind or operations.kind_of(application)
+        due = operations.kind_of(application)
+        kind = kind or due
         if kind is None:
             return None
-        if (
-            operations.letter_of(application, kind) is None
-            and operations.kind_of(application) == kind
-        ):
-            operations.issue([application], user)
-            commit()
-        return operations.letter_of(application, kind)
+        letter = operations.letter_of(application, kind)
+        if letter is None and kind == due:
+            raise LetterNotIssued(application.edition.code)
+        return letter
     if not rules.is_member(user, application):
         return None
     if kind is None:  # the latest letter issued to the organisation
         issued = operations.letters_of(application)
         return issued[-1] if issued else None
     return operations.letter_of(application, kind)
+
+
+def not_issued(error: LetterNotIssued) -> ApiError:
+    return ApiError(
+        409,
+        "lettera non ancora emessa: la emette, con il suo protocollo, "
+        f"POST /api/v1/editions/{error.edition_code}/letters",
+        refusal="letter_not_issued",
+    )
 
 
 def pdf_response(letter) -> Response:
@@ -66,14 +85,18 @@ def pdf_response(letter) -> Response:
     "GET",
     "/applications/<int:application_id>/letters/<kind>.pdf",
     summary="A letter of the application as PDF (kind: award, reserve, not_funded, "
-    "not_admissible, rejection_notice, integration_request); finance issues it when the "
-    "proposal's state calls for it, the organisation reads the letters issued to it",
+    "not_admissible, rejection_notice, integration_request), once issued: finance reads "
+    "every one, the organisation those issued to it",
     tag="letters",
     roles=("finance", "applicant"),
     ok=(200, "the letter", PDF),
+    errors={409: "the letter the proposal's state calls for is not issued yet"},
 )
 def application_letter(user, application_id, kind):
-    letter = letter_for(user, application_id, kind)
+    try:
+        letter = letter_for(user, application_id, kind)
+    except LetterNotIssued as error:
+        raise not_issued(error) from None
     if letter is None:
         raise ApiError(404, "letter not found")
     return pdf_response(letter)
@@ -82,14 +105,18 @@ def application_letter(user, application_id, kind):
 @endpoint(
     "GET",
     "/applications/<int:application_id>/letter.pdf",
-    summary="The application's letter as PDF: the one its state calls for (finance), or the "
-    "latest issued to the organisation",
+    summary="The application's letter as PDF: the one its state calls for, once issued "
+    "(finance), or the latest issued to the organisation",
     tag="letters",
     roles=("finance", "applicant"),
     ok=(200, "the letter", PDF),
+    errors={409: "the letter the proposal's state calls for is not issued yet"},
 )
 def application_current_letter(user, application_id):
-    letter = letter_for(user, application_id, None)
+    try:
+        letter = letter_for(user, application_id, None)
+    except LetterNotIssued as error:
+        raise not_issued(error) from None
     if letter is None:
         raise ApiError(404, "letter not found")
     return pdf_response(letter)
@@ -98,20 +125,23 @@ def application_current_letter(user, application_id):
 @endpoint(
     "GET",
     "/editions/<code>/letters.zip",
-    summary="Every letter of the call in one ZIP (the letters missing are issued first, "
-    "their protocols given once); streamed, one letter at a time",
+    summary="Every letter issued for the call in one ZIP (POST /editions/{code}/letters "
+    "issues the missing ones); streamed, one letter at a time",
     tag="letters",
     roles=("finance",),
     ok=(200, "the ZIP of the letters", ZIP),
-    errors={409: "no proposal of the call has a letter to get yet"},
+    errors={409: "no letter of the call is issued yet"},
 )
 def edition_letters_zip(user, code):
     edition = edition_or_404(code)
-    operations.issue_edition(edition, user)
-    commit()
     ids = operations.edition_letter_ids(edition)
     if not ids:
-        raise ApiError(409, "nessuna domanda di questo bando ha ancora una lettera da ricevere")
+        raise ApiError(
+            409,
+            "nessuna lettera di questo bando è ancora emessa: le emette "
+            f"POST /api/v1/editions/{edition.code}/letters",
+            refusal="no_letters_issued",
+        )
     config = current_app.config
     return Response(
         stream_with_context(operations.zip_stream(operations.edition_entries(ids, config))),

@@ -27,7 +27,7 @@ from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.finance import operations
-from bando.finance.api import letter_for, pdf_response
+from bando.finance.api import LetterNotIssued, letter_for, pdf_response
 from bando.finance.models import LETTER_KINDS, Letter
 
 bp = Blueprint("letters", __name__)
@@ -127,11 +127,9 @@ def issue(code):
 @roles_required("finance")
 def edition_zip(code):
     edition = _edition(code)
-    operations.issue_edition(edition, signed_in_user())
-    commit()
     ids = operations.edition_letter_ids(edition)
     if not ids:
-        flash(_("Nessuna domanda di questo bando ha ancora una lettera da ricevere."), "info")
+        flash(_("Nessuna lettera di questo bando è ancora emessa: emetterle prima."), "info")
         return redirect(url_for(".edition_letters", code=code))
     return Response(
         stream_with_context(
@@ -145,7 +143,11 @@ def edition_zip(code):
 @bp.route("/contabilita/domande/<int:application_id>/lettere/<kind>.pdf")
 @roles_required("finance")
 def finance_letter(application_id, kind):
-    letter = letter_for(signed_in_user(), application_id, kind)
+    try:
+        letter = letter_for(signed_in_user(), application_id, kind)
+    except LetterNotIssued as error:
+        flash(_("La lettera non è ancora emessa: emetterla, con il suo protocollo, qui."), "info")
+        return redirect(url_for(".edition_letters", code=error.edition_code))
     if letter is None:
         abort(404)
     return pdf_response(letter)

@@ -1,5 +1,6 @@
 """Letters issued from four gunicorn workers at once on PostgreSQL: each proposal gets its
-letter once, and the call's protocol numbers run 1…n without a gap or a repeat."""
+letter once, and the call's protocol numbers run 1…n without a gap or a repeat; then read
+at once, each letter and the ZIP, from every worker."""
 
 import http.client
 import io
@@ -60,6 +61,14 @@ def test_letters_issued_at_once_have_gap_free_protocols(app, database_url, postg
         )
         assert status == 201, body
         token = json.loads(body)["token"]
+        issue = f"/api/v1/editions/{edition.code}/letters"
+        with ThreadPoolExecutor(8) as pool:
+            posts = list(
+                pool.map(lambda _: call(server.port, issue, token, method="POST"), range(8))
+            )
+        assert [status for status, _ in posts] == [200] * 8, posts
+        # Between them the eight requests issued each letter once.
+        assert sum(json.loads(body)["issued_now"] for _, body in posts) == len(targets)
         paths = [f"/api/v1/applications/{a}/letters/{k}.pdf" for a, k in targets] * 2
         paths += [f"/api/v1/editions/{edition.code}/letters.zip"] * 2
         with ThreadPoolExecutor(8) as pool:

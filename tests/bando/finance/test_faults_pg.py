@@ -62,21 +62,25 @@ def test_a_worker_killed_mid_letters_batch(app, client, runner, server):
     (earlier,) = letters(edition_id)
     assert earlier[0] == 1
     headers = token(client, finance.email)
-    path = f"/api/v1/editions/{code}/letters.zip"
+    path = f"/api/v1/editions/{code}/letters"
+    zip_path = f"{path}.zip"
     audit_verified(runner)
     # The batch writes its first letter (number 2) and waits before the next one.
     pause_before_insert(
         "letter", "(SELECT count(*) FROM letter WHERE edition_id = NEW.edition_id) >= 2"
     )
 
-    kill_in_the_middle(server, lambda: request(server.port, "GET", path, headers))
+    kill_in_the_middle(server, lambda: request(server.port, "POST", path, headers))
 
     assert letters(edition_id) == [earlier]  # no number used up, none given twice
     assert issued_events() == 1
     audit_verified(runner)
 
     resume()
-    status, _, archive = request(server.port, "GET", path, headers)
+    status, _, answer = request(server.port, "POST", path, headers)
+    assert status == 200, answer
+    assert answer["issued_now"] == expected - 1 and answer["missing"] == 0
+    status, _, archive = request(server.port, "GET", zip_path, headers)
     assert status == 200, archive
     issued = letters(edition_id)
     numbers = [number for number, *_ in issued]
@@ -92,7 +96,9 @@ def test_a_worker_killed_mid_letters_batch(app, client, runner, server):
     for _, protocol, _, kind in issued:
         assert f"{kind}-{protocol.replace('/', '-')}.pdf" in names
 
-    status, _, again = request(server.port, "GET", path, headers)
+    status, _, _ = request(server.port, "POST", path, headers)
+    assert status == 200
+    status, _, again = request(server.port, "GET", zip_path, headers)
     assert status == 200 and again == archive  # nothing issued again, the same letters
     assert letters(edition_id) == issued
     assert issued_events() == expected

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bando.core.extensions import db
 from bando.core.formatting import day
+from bando.core.models import AuditEvent
 from bando.finance import operations
 from bando.finance.letters import amount_in_words
 from bando.finance.models import Letter
@@ -36,6 +37,14 @@ def get_letter(client, headers, application, kind):
     return response.data
 
 
+def issued_letter(client, headers, application, kind):
+    """As finance: the call's missing letters issued (a second time issues nothing), then
+    this one read."""
+    issued = client.post(f"/api/v1/editions/{application.edition.code}/letters", headers=headers)
+    assert issued.status_code == 200, issued.get_json()
+    return get_letter(client, headers, application, kind)
+
+
 def test_amount_in_words():
     assert amount_in_words(16_000_00) == "euro sedicimila/00"
     assert amount_in_words(94_000_00) == "euro novantaquattromila/00"
@@ -45,7 +54,7 @@ def test_amount_in_words():
 def test_the_award_letter_says_what_the_rows_say(app, client):
     world = letters_world()
     first, edition = world["first"], world["edition"]
-    pdf = get_letter(client, token(client, world["finance"]), first, "award")
+    pdf = issued_letter(client, token(client, world["finance"]), first, "award")
     letter = db.session.scalar(select(Letter).where(Letter.application_id == first.id))
     assert letter.protocol == f"{edition.protocol_prefix}/U/0001" and letter.number == 1
     text = read(pdf)
@@ -94,7 +103,7 @@ def test_the_award_letter_says_what_the_rows_say(app, client):
 
 def test_an_exempt_organisation_is_told_so(app, client):
     world = letters_world(exempt=True, cup=None)
-    text = read(get_letter(client, token(client, world["finance"]), world["first"], "award"))
+    text = read(issued_letter(client, token(client, world["finance"]), world["first"], "award"))
     assert "non è assoggettato alla ritenuta d'acconto del 4 %" in text
     assert "ONLUS (art. 16 D.Lgs. 460/1997)" in text
     assert "CUP" not in text
@@ -103,7 +112,7 @@ def test_an_exempt_organisation_is_told_so(app, client):
 def test_the_other_kinds(app, client):
     world = letters_world()
     headers = token(client, world["finance"])
-    reserve = read(get_letter(client, headers, world["reserve"], "reserve"))
+    reserve = read(issued_letter(client, headers, world["reserve"], "reserve"))
     assert "idoneo ma non finanziato" in reserve and "posizione 3" in reserve
     rejected = read(get_letter(client, headers, world["rejected"], "not_admissible"))
     assert "non ammissibile" in rejected
@@ -128,7 +137,11 @@ def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner
     world = letters_world()
     edition = world["edition"]
     headers = token(client, world["finance"])
-    first = client.get(f"/api/v1/editions/{edition.code}/letters.zip", headers=headers)
+    zip_url = f"/api/v1/editions/{edition.code}/letters.zip"
+    assert client.get(zip_url, headers=headers).status_code == 409  # nothing issued yet
+    issued = client.post(f"/api/v1/editions/{edition.code}/letters", headers=headers)
+    assert issued.status_code == 200
+    first = client.get(zip_url, headers=headers)
     assert first.status_code == 200 and first.mimetype == "application/zip"
     letters = db.session.scalars(
         select(Letter).where(Letter.edition_id == edition.id).order_by(Letter.number)
@@ -141,7 +154,7 @@ def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner
         "not_admissible",
         "integration_request",
     }
-    again = client.get(f"/api/v1/editions/{edition.code}/letters.zip", headers=headers)
+    again = client.get(zip_url, headers=headers)
     assert again.data == first.data  # byte for byte, protocols included
     db.session.expire_all()
     assert [
@@ -214,6 +227,37 @@ def test_finance_lists_then_issues_the_letters_through_the_api(app, client):
     assert db.session.scalar(select(func.count(Letter.id))) == 5
 
 
+def test_reading_never_issues_a_letter(app, client):
+    """A GET (a link followed, prefetched, or sent from another site) gives no protocol: the
+    letter the state calls for is refused as not issued yet, the ZIP too, nothing written."""
+    world = letters_world()
+    edition, first = world["edition"], world["first"]
+    headers = token(client, world["finance"])
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    for url in (
+        f"/api/v1/applications/{first.id}/letters/award.pdf",
+        f"/api/v1/applications/{first.id}/letter.pdf",
+    ):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 409, url
+        body = response.get_json()
+        assert body["code"] == "letter_not_issued"
+        assert f"POST /api/v1/editions/{edition.code}/letters" in body["error"]
+    refused = client.get(f"/api/v1/editions/{edition.code}/letters.zip", headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "no_letters_issued"
+    assert db.session.scalar(select(func.count(Letter.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+    # A kind the state does not call for stays "not found", before and after issuing.
+    other = f"/api/v1/applications/{first.id}/letters/reserve.pdf"
+    assert client.get(other, headers=headers).status_code == 404
+    # Once issued, each read gives the same letter.
+    client.post(f"/api/v1/editions/{edition.code}/letters", headers=headers)
+    assert get_letter(client, headers, first, "award") == get_letter(
+        client, headers, first, "award"
+    )
+    assert client.get(other, headers=headers).status_code == 404
+
+
 def test_who_may_read_a_letter(app, client):
     world = letters_world()
     first, owner, other = world["first"], world["first_owner"], world["second_owner"]
@@ -221,7 +265,7 @@ def test_who_may_read_a_letter(app, client):
     assert client.get(url).status_code == 401
     # Not issued yet: the organisation has nothing to read.
     assert client.get(url, headers=token(client, owner)).status_code == 404
-    get_letter(client, token(client, world["finance"]), first, "award")
+    issued_letter(client, token(client, world["finance"]), first, "award")
     assert get_letter(client, token(client, owner), first, "award")
     assert client.get(url, headers=token(client, other)).status_code == 404
     assert client.get(url, headers=token(client, world["officer"])).status_code == 403
@@ -241,7 +285,7 @@ def test_the_first_page_looks_like_a_letter(app, client, tmp_path):
     from PIL import Image
 
     world = letters_world()
-    pdf = get_letter(client, token(client, world["finance"]), world["first"], "award")
+    pdf = issued_letter(client, token(client, world["finance"]), world["first"], "award")
     (tmp_path / "letter.pdf").write_bytes(pdf)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", "-singlefile", "letter.pdf", "page"],
@@ -337,7 +381,7 @@ def test_a_signed_letter_validates(app, client, tmp_path):
     key_path, cert_path = _certificate(tmp_path)
     app.config.update(LETTER_SIGN_KEY=str(key_path), LETTER_SIGN_CERT=str(cert_path))
     world = letters_world()
-    pdf = get_letter(client, token(client, world["finance"]), world["first"], "award")
+    pdf = issued_letter(client, token(client, world["finance"]), world["first"], "award")
     assert "Documento firmato digitalmente" in read(pdf)
     reader = PdfFileReader(io.BytesIO(pdf))
     (signature,) = reader.embedded_signatures
@@ -372,7 +416,7 @@ def test_the_font_has_every_character_the_letters_write(app, client):
         (world["rejected"], "not_admissible"),
         (world["asked"], "integration_request"),
     ):
-        written |= set(read(get_letter(client, headers, application, kind)))
+        written |= set(read(issued_letter(client, headers, application, kind)))
     assert {"€", "à", "è", "«", "»", "—"} <= written
     assert not {c for c in written if ord(c) not in glyphs and not c.isspace()}
 

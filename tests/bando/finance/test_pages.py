@@ -11,6 +11,7 @@ from bando.core.extensions import db
 from bando.finance.models import Letter
 from tests.factories import PASSWORD
 from tests.letters_factories import letters_world
+from tests.lifecycle_factories import put_in_state
 
 
 def login(client, user):
@@ -48,6 +49,15 @@ def test_finance_lists_issues_and_downloads_the_letters(app, client):
         assert f'data-application="{application.id}" data-kind="{kind}"' in body
     assert body.count("data-not-issued") == 5 and "Emetti le 5 lettere mancanti" in body
     assert letters_count() == 0  # looking issues nothing
+    # Nothing to download before issuing; a link followed anyway issues nothing either.
+    assert "data-letter-link" not in body and "data-zip-link" not in body
+    letter_url = f"/contabilita/domande/{world['first'].id}/lettere/award.pdf"
+    early = client.get(letter_url, follow_redirects=True)
+    assert early.request.path == f"/contabilita/bandi/{edition.code}/lettere"
+    assert "La lettera non è ancora emessa" in text(early)
+    early_zip = client.get(f"/contabilita/bandi/{edition.code}/lettere.zip", follow_redirects=True)
+    assert "Nessuna lettera di questo bando è ancora emessa" in text(early_zip)
+    assert letters_count() == 0
     issued = client.post(f"/contabilita/bandi/{edition.code}/lettere")
     assert issued.status_code == 302
     assert letters_count() == 5
@@ -55,12 +65,23 @@ def test_finance_lists_issues_and_downloads_the_letters(app, client):
     assert letters_count() == 5 and "Nessuna lettera da emettere" in text(again)
     body = text(client.get(f"/contabilita/bandi/{edition.code}/lettere"))
     assert "data-not-issued" not in body and f"{edition.protocol_prefix}/U/0005" in body
-    pdf = client.get(f"/contabilita/domande/{world['first'].id}/lettere/award.pdf")
+    assert body.count("data-letter-link") == 5 and "data-zip-link" in body
+    assert "data-zip-note" not in body
+    pdf = client.get(letter_url)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     archive = client.get(f"/contabilita/bandi/{edition.code}/lettere.zip")
     assert archive.status_code == 200 and archive.mimetype == "application/zip"
     assert len(zipfile.ZipFile(io.BytesIO(archive.data)).namelist()) == 5
     assert client.get("/contabilita/bandi/nessuno/lettere").status_code == 404
+    # The request for documents went unanswered: a new letter is due, not issued yet.
+    put_in_state(world["asked"], "ineligible")
+    db.session.commit()
+    body = text(client.get(f"/contabilita/bandi/{edition.code}/lettere"))
+    assert body.count("data-not-issued") == 1 and body.count("data-letter-link") == 4
+    assert "data-zip-note" in body and "1 lettera da emettere non c" in body
+    archive = client.get(f"/contabilita/bandi/{edition.code}/lettere.zip")
+    assert len(zipfile.ZipFile(io.BytesIO(archive.data)).namelist()) == 4
+    assert letters_count() == 5
 
 
 def test_the_organisation_downloads_its_own_letters_only(app, client):
