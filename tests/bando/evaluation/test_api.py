@@ -153,11 +153,14 @@ def test_others_scores_only_after_submitting_ones_own_and_the_last_review_scores
     assert audit.verify() is None
 
 
-def test_the_statistics_show_where_the_committee_disagrees(app, client):
-    edition, officer, members, applications = committee_world(proposals=2)
-    headers = [token(client, m) for m in members]
-    given = [(40, 30, 30), (38, 28, 28), (10, 5, 5)]  # the third is far below the others
-    for h, points in zip(headers, given, strict=True):
+# Each evaluator's points on the three criteria; the third far below the others.
+DISAGREEING = [(40, 30, 30), (38, 28, 28), (10, 5, 5)]
+
+
+def review_all(client, edition, members, applications):
+    """Each member declares, then scores every proposal with DISAGREEING's points."""
+    for member, points in zip(members, DISAGREEING, strict=True):
+        h = token(client, member)
         client.post(f"/api/v1/editions/{edition.code}/conflict-declaration", headers=h, json={})
         for application in applications:
             response = client.post(
@@ -166,6 +169,11 @@ def test_the_statistics_show_where_the_committee_disagrees(app, client):
                 json={"scores": scores(edition, *points), "comment": "motivazione"},
             )
             assert response.status_code == 200, response.get_json()
+
+
+def test_the_statistics_show_where_the_committee_disagrees(app, client):
+    edition, officer, members, applications = committee_world(proposals=2)
+    review_all(client, edition, members, applications)
     figures = client.get(
         f"/api/v1/editions/{edition.code}/statistics", headers=token(client, officer)
     ).get_json()
@@ -181,16 +189,7 @@ def test_the_statistics_read_one_query_whatever_the_committee_scored(app, client
     from tests.statements import recorded_statements
 
     edition, _officer, members, applications = committee_world(proposals=proposals)
-    for member, points in zip(members, [(40, 30, 30), (38, 28, 28), (10, 5, 5)], strict=True):
-        h = token(client, member)
-        client.post(f"/api/v1/editions/{edition.code}/conflict-declaration", headers=h, json={})
-        for application in applications:
-            response = client.post(
-                url(application, "/reviews"),
-                headers=h,
-                json={"scores": scores(edition, *points), "comment": "motivazione"},
-            )
-            assert response.status_code == 200, response.get_json()
+    review_all(client, edition, members, applications)
     db.session.expire_all()
     with recorded_statements() as seen:
         figures = statistics(db.session.get(Edition, edition.id))
