@@ -112,7 +112,10 @@ def change_own_password(user, body: PasswordChange):
 @registration_limit
 def create_account(body: dict):
     register_organisation(body)
-    commit("un ente con questo codice fiscale è appena stato registrato")
+    commit(
+        "un ente con questo codice fiscale è appena stato registrato",
+        code="organisation_registered",
+    )
     return RegistrationAccepted()
 
 

@@ -19,7 +19,7 @@ from bando.applications.schemas import NewProposal, ProposalChange, ProposalFiel
 from bando.calls.lifecycle import open_if_due
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.extensions import db
-from bando.core.operations import OperationError
+from bando.core.operations import OperationError, commit
 from bando.core.schemas import field_errors, one_line
 from bando.core.timeutil import utcnow
 from workflows.organisation import tax_code_problem
@@ -350,6 +350,13 @@ def expire_due_among(*where) -> bool:
         select(Application).where(integration_overdue(utcnow()), *where).order_by(Application.id)
     ).all()
     return any([expire_if_due(a) for a in overdue])  # every one, not just the first
+
+
+def expire_due_in(edition: Edition) -> None:
+    """Lazy expiry for one call, committed: before a page or a batch reads its proposals'
+    states (the officer's list, the letters each one is due)."""
+    if expire_due_among(Application.edition_id == edition.id):
+        commit()
 
 
 def submit(application: Application, actor: User, *, now=None, declarations=None) -> Application:

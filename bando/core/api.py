@@ -29,7 +29,8 @@ class ApiError(HTTPException):
         super().__init__(description=error)
         self.code = status
         self.errors = errors or {}
-        self.refusal = refusal  # the body's "code", naming the refusal: every 409 has one
+        # The body's "code", naming the refusal: every 409 has one.
+        self.refusal = refusal or ("conflict" if status == 409 else None)
 
 
 @bp.errorhandler(ApiError)

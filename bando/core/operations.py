@@ -24,11 +24,11 @@ class OperationError(Exception):
         self.code = code  # for programs, where the refusal has a name (a 409's, mostly)
 
 
-def commit(message: str = CONFLICT) -> None:
+def commit(message: str = CONFLICT, code: str = "concurrent_update") -> None:
     """Commits the unit of work; a lost race (a unique row, a stale version) becomes a 409
     with nothing written, instead of an internal error."""
     try:
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        raise OperationError(409, message, code="concurrent_update") from None
+        raise OperationError(409, message, code=code) from None

@@ -8,6 +8,7 @@ from flask import Response, current_app, stream_with_context
 
 from bando.applications import rules
 from bando.applications.models import Application
+from bando.applications.operations import expire_due_in, expire_if_due
 from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
@@ -46,6 +47,8 @@ def letter_for(user, application_id, kind: str | None):
     if getattr(user, "role", None) == "finance":
         if application.state == "draft":
             return None
+        if expire_if_due(application):
+            commit()
         due = operations.kind_of(application)
         kind = kind or due
         if kind is None:
@@ -125,8 +128,8 @@ def application_current_letter(user, application_id):
 @endpoint(
     "GET",
     "/editions/<code>/letters.zip",
-    summary="Every letter issued for the call in one ZIP (POST /editions/{code}/letters "
-    "issues the missing ones); streamed, one letter at a time",
+    summary="Every letter issued for the call in one ZIP, streamed one letter at a time "
+    "(GET /editions/{code}/letters counts those still missing, POST issues them)",
     tag="letters",
     roles=("finance",),
     ok=(200, "the ZIP of the letters", ZIP),
@@ -134,6 +137,7 @@ def application_current_letter(user, application_id):
 )
 def edition_letters_zip(user, code):
     edition = edition_or_404(code)
+    expire_due_in(edition)
     ids = operations.edition_letter_ids(edition)
     if not ids:
         raise ApiError(
@@ -182,7 +186,9 @@ def edition_letters(edition, issued_now: int = 0) -> EditionLetters:
     ok=(200, "the letters of the call", EditionLetters),
 )
 def list_edition_letters(user, code):
-    return edition_letters(edition_or_404(code))
+    edition = edition_or_404(code)
+    expire_due_in(edition)
+    return edition_letters(edition)
 
 
 @endpoint(
@@ -196,6 +202,7 @@ def list_edition_letters(user, code):
 )
 def issue_edition_letters(user, code):
     edition = edition_or_404(code)
+    expire_due_in(edition)
     issued = operations.issue_edition(edition, user)
     commit()
     return edition_letters(edition, len(issued))

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from bando.applications.operations import expire_due_in
 from bando.calls.models import Edition
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
@@ -31,6 +32,7 @@ def letters_command(edition_code, out):
     if edition is None:
         raise click.ClickException(f"no such call: {edition_code}")
     try:
+        expire_due_in(edition)  # committed apart: its locks come before the call's
         issued = operations.issue_edition(edition)
         commit()
     except OperationError as error:

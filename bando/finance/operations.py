@@ -163,6 +163,9 @@ def edition_rows(edition) -> list[tuple[Application, str, Letter | None]]:
 
 
 def issue_edition(edition, actor=None) -> list[Letter]:
+    """The call's missing letters. Run expire_due_in(edition) before, in a transaction of
+    its own (its audit lock would come before the call's), so that the letters due are
+    those of the states as they stand."""
     return issue(edition_applications(edition), actor)
 
 

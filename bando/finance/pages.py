@@ -22,6 +22,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from bando.applications import rules
+from bando.applications.operations import expire_due_in
 from bando.calls.models import Edition
 from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
@@ -84,6 +85,7 @@ def index():
 @roles_required("finance")
 def edition_letters(code):
     edition = _edition(code)
+    expire_due_in(edition)
     rows = operations.edition_rows(edition)
     missing = sum(1 for _a, _k, letter in rows if letter is None)
     return render_template(
@@ -102,6 +104,7 @@ def issue(code):
     edition = _edition(code)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    expire_due_in(edition)
     try:
         issued = operations.issue_edition(edition, signed_in_user())
         commit()
@@ -127,6 +130,7 @@ def issue(code):
 @roles_required("finance")
 def edition_zip(code):
     edition = _edition(code)
+    expire_due_in(edition)
     ids = operations.edition_letter_ids(edition)
     if not ids:
         flash(_("Nessuna lettera di questo bando è ancora emessa: emetterle prima."), "info")

@@ -30,7 +30,7 @@ from wtforms.validators import AnyOf, DataRequired, Length
 from bando.applications import admissibility, lifecycle, rules
 from bando.applications.attachments import attachment_kinds
 from bando.applications.models import AdmissibilityTick, Application
-from bando.applications.operations import expire_due_among, expire_if_due
+from bando.applications.operations import expire_due_in, expire_if_due
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.audit import events_of_application
 from bando.core.auth import roles_required
@@ -102,12 +102,6 @@ def _edition_from_query() -> Edition | None:
     ) or db.session.scalar(select(Edition).order_by(Edition.closes_at.desc()).limit(1))
 
 
-def expire_overdue(edition: Edition) -> None:
-    """Lazy expiry of the requests for documents past their deadline, for this call only."""
-    if expire_due_among(Application.edition_id == edition.id):
-        commit()
-
-
 def _page_number() -> int:
     try:
         number = int(request.args.get("pagina", "1"))
@@ -137,7 +131,7 @@ def dashboard():
         abort(404)
     if edition is None:
         return render_template("officer/istruttoria.html", editions=editions, edition=None)
-    expire_overdue(edition)
+    expire_due_in(edition)
     hoods = edition.neighbourhoods
     hood = next((h for h in hoods if h.slug == request.args.get("quartiere")), None)
     state = request.args.get("stato")

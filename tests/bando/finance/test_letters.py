@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bando.core.extensions import db
 from bando.core.formatting import day
 from bando.core.models import AuditEvent
+from bando.core.timeutil import utcnow
 from bando.finance import operations
 from bando.finance.letters import amount_in_words
 from bando.finance.models import Letter
@@ -256,6 +257,25 @@ def test_reading_never_issues_a_letter(app, client):
         client, headers, first, "award"
     )
     assert client.get(other, headers=headers).status_code == 404
+
+
+def test_a_request_past_its_deadline_expires_before_its_letter_is_chosen(app, client, runner):
+    """The request for documents went unanswered and no tick has run yet: finance sees, and
+    issues, the letter of the state it is really in (not admissible), not a request's."""
+    world = letters_world()
+    asked, edition = world["asked"], world["edition"]
+    asked.integration_deadline = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    headers = token(client, world["finance"])
+    url = f"/api/v1/editions/{edition.code}/letters"
+    rows = client.get(url, headers=headers).get_json()["letters"]
+    assert [r["kind"] for r in rows if r["application_id"] == asked.id] == ["not_admissible"]
+    assert client.post(url, headers=headers).get_json()["issued_now"] == 5
+    kinds = db.session.scalars(select(Letter.kind).where(Letter.application_id == asked.id))
+    assert list(kinds) == ["not_admissible"]
+    text = read(get_letter(client, headers, asked, "not_admissible"))
+    assert "integrazione non pervenuta entro il termine" in text
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
 
 def test_who_may_read_a_letter(app, client):
