@@ -97,8 +97,8 @@ def test_candidates_see_empty_reviews_and_what_the_session_has_pending(app):
     db.session.add(
         Review(application=application, evaluator_id=evaluators[0].id, submitted_at=utcnow())
     )
-    draft = Review(application=application, evaluator_id=evaluators[1].id, submitted_at=None)
     criterion = db.session.query(Criterion).filter_by(edition_id=edition.id).first()
+    draft = Review(application=application, evaluator_id=evaluators[1].id, submitted_at=None)
     draft.scores.append(Score(criterion=criterion, points=5))
     db.session.add(draft)
     db.session.commit()
