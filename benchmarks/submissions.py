@@ -1,8 +1,11 @@
 """Submissions per second through bando (gunicorn -w 4, PostgreSQL, the API) against
 inserts per second of a bare Flask + SQLAlchemy endpoint served the same way, measured
-one after the other in the same run; and, for the record, what one submission costs: its
-SQL statements, its relationship loads, and how long it holds the call's row lock (the
-span during which every other submission to the same call waits)."""
+one after the other in the same run; and, to tell where the difference comes from, two
+more rates in the same rounds (submissions each to a call of its own: no shared row lock;
+the floor of benchmarks/floor.py: the design's writes and locks as plain statements) and
+what one submission costs: its SQL statements, its relationship loads, how long it holds
+the call's row lock (the span during which every other submission to the same call
+waits), and its CPU."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from benchmarks.common import (
     postgres_database,
     postgres_problem,
 )
+from benchmarks.floor import seed as seed_floor
 from benchmarks.serving import Served, hammer
 
 FIGURE = "submissions/s (app) ÷ inserts/s (bare Flask + SQLAlchemy), gunicorn -w 4, PostgreSQL"
@@ -27,6 +31,7 @@ TARGET = "≥ 0.5"
 SUBMISSIONS = 48  # concurrent submissions to one call
 INSERTS = 192
 THREADS = 8
+API = "/api/v1"
 # Bursts of each side in turn; the best of each counts (the least disturbed by the
 # machine's other work).
 ROUNDS = 3
@@ -168,18 +173,20 @@ def cpu_figures(app, bare_url: str, drafts) -> tuple[float, float]:
     return app_cpu, bare_cpu
 
 
-def throughput(folder: Path, app_url: str, bare_url: str, drafts, spread) -> dict:
+def throughput(folder: Path, urls: dict, drafts, spread, floor) -> dict:
     """Bursts of bare inserts and of submissions in turn, through gunicorn -w 4 each;
     the best rate of each side. Each round also sends a burst of `spread` drafts, each to
     a call of its own: no call's row lock is shared there, so the difference from the
-    one-call burst is what queueing on that lock costs."""
+    one-call burst is what queueing on that lock costs; and a burst to the floor
+    (benchmarks/floor.py): the same writes and locks in plain statements, so the difference
+    from it is what bando's own code costs. `urls`: the databases of "app", "bare", "floor"."""
     from benchmarks.bare import create_schema
 
-    create_schema(bare_url)
+    create_schema(urls["bare"])
     instance = folder / "instance"
     instance.mkdir()
     settings = {
-        "SQLALCHEMY_DATABASE_URI": app_url,
+        "SQLALCHEMY_DATABASE_URI": urls["app"],
         "SECRET_KEY": SECRET,
         "REDIS_URL": None,
     }
@@ -189,16 +196,23 @@ def throughput(folder: Path, app_url: str, bare_url: str, drafts, spread) -> dic
     bare = Served(
         "benchmarks.bare:create_app()",
         folder / "bare.log",
-        env={"BENCH_BARE_DATABASE_URL": bare_url},
+        env={"BENCH_BARE_DATABASE_URL": urls["bare"]},
+    )
+    plain = Served(
+        "benchmarks.floor:create_app()",
+        folder / "floor.log",
+        env={"BENCH_FLOOR_DATABASE_URL": urls["floor"]},
     )
     served = Served(f"bando:create_app(instance_path={str(instance)!r})", folder / "app.log")
-    rates = {"app_rate": 0.0, "bare_rate": 0.0, "spread_rate": 0.0}
+    rates = {"app_rate": 0.0, "bare_rate": 0.0, "spread_rate": 0.0, "floor_rate": 0.0}
     try:
         bare.wait_ready("/ping")
+        plain.wait_ready("/ping")
         served.wait_ready("/static/css/bando.css")
         # Warm both (imports, each worker's connection pool) before timing.
         hammer(bare.port, [("POST", "/entries", None, {"title": "warm"})] * 16, THREADS)
         hammer(served.port, [("GET", "/api/v1/openapi.json", None, None)] * 16, THREADS)
+        hammer(plain.port, [("GET", "/ping", None, None)] * 16, THREADS)
         for burst in range(ROUNDS):
             inserts = [
                 ("POST", "/entries", None, {"title": f"Progetto {n}"}) for n in range(INSERTS)
@@ -207,22 +221,27 @@ def throughput(folder: Path, app_url: str, bare_url: str, drafts, spread) -> dic
             check(answers, 201)
             rates["bare_rate"] = max(rates["bare_rate"], INSERTS / seconds)
             mine = slice(burst * SUBMISSIONS, (burst + 1) * SUBMISSIONS)
-            # One call's burst and the spread one in turn, first one then the other.
-            sides = [("app_rate", drafts), ("spread_rate", spread)]
-            for name, which in sides if burst % 2 == 0 else sides[::-1]:
-                rate, protocols = submitted(served.port, which[mine])
+            # The three bursts in turn, each round starting with another one.
+            sides = [
+                ("app_rate", served.port, drafts, API),
+                ("spread_rate", served.port, spread, API),
+                ("floor_rate", plain.port, floor, ""),
+            ]
+            for name, port, which, prefix in sides[burst % 3 :] + sides[: burst % 3]:
+                rate, protocols = submitted(port, which[mine], prefix)
                 rates[name] = max(rates[name], rate)
                 if len(set(protocols)) != len(protocols):
                     raise RuntimeError("two submissions got the same protocol")
     finally:
         served.stop()
+        plain.stop()
         bare.stop()
     return rates
 
 
-def submitted(port: int, drafts) -> tuple[float, list[str]]:
+def submitted(port: int, drafts, prefix: str = API) -> tuple[float, list[str]]:
     """Submits every draft of `drafts` at once: (submissions per second, the protocols)."""
-    calls = [("POST", f"/api/v1/applications/{i}/submit", token, {}) for i, token in drafts]
+    calls = [("POST", f"{prefix}/applications/{i}/submit", token, {}) for i, token in drafts]
     seconds, answers = hammer(port, calls, THREADS)
     check(answers, 200)
     return len(calls) / seconds, [body["protocol"] for _, body in answers]
@@ -242,6 +261,7 @@ def bench_submissions() -> tuple[Row, dict]:
         tempfile.TemporaryDirectory() as folder,
         postgres_database("app") as app_url,
         postgres_database("bare") as bare_url,
+        postgres_database("floor") as floor_url,
     ):
         folder = Path(folder)
         app = make_app(app_url, str(folder / "profile-instance"))
@@ -261,7 +281,9 @@ def bench_submissions() -> tuple[Row, dict]:
             from bando.core.extensions import db
 
             db.engine.dispose()
-        rates = throughput(folder, app_url, bare_url, drafts[: ROUNDS * SUBMISSIONS], spread)
+        floor = seed_floor(floor_url, ROUNDS * SUBMISSIONS)
+        urls = {"app": app_url, "bare": bare_url, "floor": floor_url}
+        rates = throughput(folder, urls, drafts[: ROUNDS * SUBMISSIONS], spread, floor)
     ratio = rates["app_rate"] / rates["bare_rate"]
     lock = profile["lock_ms"]
     detail = (
@@ -269,7 +291,10 @@ def bench_submissions() -> tuple[Row, dict]:
         f"{rates['bare_rate']:.0f} inserts/s ({INSERTS}), {THREADS} client threads, best of "
         f"{ROUNDS}; {rates['spread_rate']:.0f} submissions/s when each goes to a call of its "
         f"own (ratio {rates['spread_rate'] / rates['bare_rate']:.2f}: what the call's row lock "
-        f"costs is the difference); one submission: {profile['statements']} SQL statements "
+        f"costs is the difference); {rates['floor_rate']:.0f} submissions/s through the "
+        "floor, the same writes and locks as plain statements (benchmarks/floor.py; ratio "
+        f"{rates['floor_rate'] / rates['bare_rate']:.2f}: what bando's own code costs is the "
+        f"difference); one submission: {profile['statements']} SQL statements "
         f"({profile['loads']} relationship loads), the call's row lock held (median of "
         f"{PROFILED}) "
         + ("—" if lock is None else f"{lock:.1f} ms over {profile['under_lock']} statements")
