@@ -24,7 +24,7 @@ from bando.accounts.schemas import (
     Token,
     TokenRequest,
 )
-from bando.core.api import ApiError, endpoint
+from bando.core.api import THROTTLED, ApiError, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
 
@@ -32,7 +32,6 @@ RESENT = (
     "se l'indirizzo appartiene a un account non ancora confermato, riceverà a breve un nuovo "
     "collegamento di conferma"
 )
-THROTTLED = "too many attempts: wait as Retry-After says (code too_many_attempts)"
 
 
 @endpoint(

@@ -22,6 +22,9 @@ from bando.core.schemas import field_errors
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+THROTTLED = "too many attempts: wait as Retry-After says (code too_many_attempts)"
+
+
 class ApiError(HTTPException):
     """Raised anywhere in an API view; rendered as {"error": ..., "errors": {...}}."""
 
@@ -223,6 +226,9 @@ def endpoint(
         responses[status] = description if isinstance(description, tuple) else (description, None)
 
     def decorator(view: Callable) -> Callable:
+        if getattr(view, "limited_by", None):  # under a shared limit (bando.core.ratelimit)
+            responses.setdefault(429, (THROTTLED, None))
+
         @wraps(view)
         def handler(**kwargs):
             args = []

@@ -71,13 +71,20 @@ def requester() -> str:
 def limited(name: str, *, key_func=None, deduct_when=None, methods=None):
     """A view decorator: the shared limit `name` of LIMITS (one budget for every view it
     decorates). Put it under the view's own authentication decorator."""
-    return limiter.shared_limit(
+    shared = limiter.shared_limit(
         limit_value(name),
         scope=name,
         key_func=key_func or requester,
         deduct_when=deduct_when,
         methods=methods,
     )
+
+    def decorate(view):
+        limited_view = shared(view)
+        limited_view.limited_by = name  # an API endpoint documents the 429 it may answer
+        return limited_view
+
+    return decorate
 
 
 # --- the 429 -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 answer of the suite (tests/openapi_check.py); here, that the check itself bites."""
 
 import json
+import re
 
 import pytest
 
@@ -35,3 +36,35 @@ def test_a_value_outside_its_enumeration_is_caught(app):
     body = {"token": "t", "role": "astronaut"}
     with pytest.raises(ResponseMismatch, match="role"):
         checker.check("POST", "/api/v1/tokens", 201, "application/json", json.dumps(body).encode())
+
+
+def test_a_conflict_without_its_code_is_caught(app):
+    checker = document_checker(app)
+    with pytest.raises(ResponseMismatch, match="code"):
+        checker.check("POST", "/api/v1/applications", 409, "application/json", b'{"error": "x"}')
+    named = b'{"error": "x", "code": "limit_reached"}'
+    checker.check("POST", "/api/v1/applications", 409, "application/json", named)
+
+
+def test_every_endpoint_under_a_shared_limit_documents_its_429(app):
+    from bando.core.openapi import document
+
+    with app.test_request_context():
+        paths = document()["paths"]
+    limited = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if not rule.endpoint.startswith("api.") or not getattr(view, "limited_by", None):
+            continue
+        path = "/" + rule.rule.removeprefix("/api/v1/")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            responses = paths[path][method.lower()]["responses"]
+            assert "429" in responses, (method, path)
+            limited.append((method, path))
+    # Sign-in, registration, confirmation links, documents and receipts at least.
+    assert len(limited) >= 5, limited
+    assert (
+        "POST",
+        "/applications/{application_id}/report/expenses/{expense_id}/receipt",
+    ) in limited
