@@ -140,7 +140,11 @@ def simulate(edition: Edition, **alternative) -> Allocation:
     """What a run would decide now, with the call's rules or an alternative; writes
     nothing."""
     entries, existing, _ = inputs(edition)
-    return allocate(entries, rules_of(edition, **alternative), existing)
+    rules = rules_of(edition, **alternative)
+    try:
+        return allocate(entries, rules, existing)
+    except ValueError as error:  # e.g. a cap below what is already committed
+        raise OperationError(422, str(error), {"rules": [str(error)]}) from None
 
 
 def run(

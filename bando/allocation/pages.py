@@ -274,10 +274,7 @@ def read_alternative(args) -> tuple[dict, dict, dict]:
 
 def _simulate(edition, alternative: dict) -> Simulation:
     rules_used = operations.rules_of(edition, **alternative)
-    try:
-        return Simulation(rules_used, operations.simulate(edition, **alternative))
-    except ValueError as error:  # e.g. a cap below what is already committed
-        raise OperationError(422, str(error), {"rules": [str(error)]}) from None
+    return Simulation(rules_used, operations.simulate(edition, **alternative))
 
 
 def fingerprint(allocation: Allocation) -> str:

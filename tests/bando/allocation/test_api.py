@@ -187,6 +187,24 @@ def test_the_simulation_writes_nothing_and_the_run_does_what_it_showed(app, clie
     assert run["decisions"] == own["decisions"]
 
 
+def test_a_simulated_cap_below_what_is_committed_is_refused_not_an_error(app, client):
+    edition, officer, _rows = ranked_world([600, 300], cap_euro=2000)
+    headers = token(client, officer)
+    url = f"/api/v1/editions/{edition.code}/allocation/simulation"
+    run = client.post(f"/api/v1/editions/{edition.code}/allocation", headers=headers)
+    assert run.status_code == 200, run.get_json()
+    before = (count(AuditEvent), count(Award), count(AllocationRun))
+    refused = client.get(url, headers=headers, query_string={"cap": "0.01"})
+    assert refused.status_code == 422, refused.get_json()
+    body = refused.get_json()
+    assert body["errors"]["rules"] == [
+        "contributi già impegnati (€ 900,00) oltre il tetto (€ 0,01)"
+    ]
+    assert (count(AuditEvent), count(Award), count(AllocationRun)) == before
+    # A cap that holds what is committed can be simulated.
+    assert client.get(url, headers=headers, query_string={"cap": "900.00"}).status_code == 200
+
+
 def test_the_budget_by_neighbourhood_counts_what_was_paid(app, client):
     edition, officer, rows = ranked_world([600, 300], cap_euro=2000)
     client.post(f"/api/v1/editions/{edition.code}/allocation", headers=token(client, officer))
