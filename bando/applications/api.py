@@ -87,8 +87,7 @@ def _out(application) -> ApplicationOut:
 )
 def list_applications(user, query: ApplicationQuery):
     # Expired before counting, so a row's state agrees with the filter that found it.
-    if expire_due_among(*rules.listed(user)):
-        commit()
+    expire_due_among(*rules.listed(user))
     total, applications = listing(
         user,
         edition=query.edition,

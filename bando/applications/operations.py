@@ -342,21 +342,21 @@ def expire_if_due(application: Application) -> bool:
     return expire_if_overdue(application) is not None
 
 
-def expire_due_among(*where) -> bool:
-    """Lazy expiry among the applications `where` selects, before they are counted or
-    listed: one query finds those past their deadline (none, nearly always), each then
-    moves through the lifecycle (flushes only). True when any changed: the caller commits."""
+def expire_due_among(*where) -> None:
+    """Lazy expiry among the applications `where` selects, committed, before they are
+    counted or listed: one query finds those past their deadline (none, nearly always),
+    each then moves through the lifecycle."""
     overdue = db.session.scalars(
         select(Application).where(integration_overdue(utcnow()), *where).order_by(Application.id)
     ).all()
-    return any([expire_if_due(a) for a in overdue])  # every one, not just the first
+    if any([expire_if_due(a) for a in overdue]):  # every one, not just the first
+        commit()
 
 
 def expire_due_in(edition: Edition) -> None:
-    """Lazy expiry for one call, committed: before a page or a batch reads its proposals'
-    states (the officer's list, the letters each one is due)."""
-    if expire_due_among(Application.edition_id == edition.id):
-        commit()
+    """Lazy expiry for one call: before a page or a batch reads its proposals' states (the
+    officer's list, the letters each one is due)."""
+    expire_due_among(Application.edition_id == edition.id)
 
 
 def submit(application: Application, actor: User, *, now=None, declarations=None) -> Application:

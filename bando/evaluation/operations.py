@@ -72,8 +72,7 @@ def remove_evaluator(edition: Edition, officer: User, evaluator: User) -> None:
     """Only before they have scored anything: a review once made stays on the record. Under
     the call's lock, as every save of a review: none slips in between the count and the
     removal."""
-    lock_edition(edition.id)
-    db.session.expire(edition, ["assignments"])
+    lock_committee(edition.id)
     assignment = next((a for a in edition.assignments if a.evaluator_id == evaluator.id), None)
     if assignment is None:
         raise OperationError(404, "non è componente della commissione")
@@ -200,7 +199,7 @@ def save_review(
     proposal to scored."""
     # Every save under the call's lock, the committee read again under it: an evaluator
     # taken off the committee meanwhile (remove_evaluator, same lock) can save nothing.
-    lock_for_review(application)
+    lock_committee(application.edition_id)
     _may_score(application, evaluator)
     criteria = criteria_of(application.edition)
     problems = review_problems(scores, criteria, comment)
@@ -279,11 +278,12 @@ def _valid_reviews_fact(application: Application) -> int:
     return valid_reviews(application)
 
 
-def lock_for_review(application: Application) -> None:
-    """Two evaluators submitting the last reviews at once must not both miss the count:
-    take the edition's lock (edition → application → audit head, as every writer), and
-    read the committee afresh under it."""
-    edition = lock_edition(application.edition_id)
+def lock_committee(edition_id: int) -> None:
+    """Every save of a review and every removal from the committee: the edition's lock
+    (edition → application → audit head, as every writer), and the committee read afresh
+    under it. Two evaluators submitting the last reviews at once never both miss the count,
+    and no review slips in from someone being taken off."""
+    edition = lock_edition(edition_id)
     db.session.expire(edition, ["assignments", "declarations"])
 
 
