@@ -468,8 +468,7 @@ def reset_demo() -> tuple[int, str]:
             "deleting the demo would break it, nothing was deleted"
         )
     demo = _demo_rows()
-    head = db.session.get(AuditHead, 1)
-    dropped = (head.count, head.last_hash) if head else (0, audit.GENESIS)
+    dropped = audit.chain_head()
     if not any(demo.values()):
         return (0, dropped[1])  # no demo here: nothing to delete, the chain stays
     if db.session.scalar(

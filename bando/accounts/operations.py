@@ -9,16 +9,15 @@ from datetime import datetime, timedelta
 from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from bando.accounts.models import ROLES, ApiToken, Organisation, User
 from bando.accounts.passwords import hash_password, password_problem, verify_password
 from bando.accounts.schemas import AccountRequest
 from bando.accounts.sessions import end_sessions_of
 from bando.core.extensions import db, limiter
-from bando.core.models import Notification
+from bando.core.mail import queue_mail
 from bando.core.operations import OperationError
 from bando.core.ratelimit import Backoff
 from bando.core.schemas import field_errors
@@ -108,7 +107,7 @@ def site_url(path: str) -> str:
 
 
 def _mail(to: str, subject: str, body: str) -> None:
-    db.session.add(Notification(to_address=to, subject=subject, body=body))
+    queue_mail([{"to_address": to, "subject": subject, "body": body}])
 
 
 def _mail_allowed(kind: str, user: User) -> bool:
@@ -423,16 +422,21 @@ def issue_token(user: User, hours: int) -> str:
     return token
 
 
-def user_for_token(token: str) -> User | None:
-    # Its user in the same query: every API request asks for both.
-    row = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_sha256 == _digest(token))
-        .options(joinedload(ApiToken.user))
+# Built once: every API request asks it.
+TOKEN_USER = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_sha256 == bindparam("sha256"),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        User.active.is_(True),
     )
-    if row is None or row.expires_at <= utcnow() or not row.user.active:
-        return None
-    return row.user
+)
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user of an unexpired token, in one query."""
+    return db.session.scalar(TOKEN_USER, {"sha256": _digest(token), "now": utcnow()})
 
 
 def revoke_token(token: str) -> bool:

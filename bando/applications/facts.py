@@ -7,12 +7,17 @@ No decision is taken here: the rules are in workflows/, this only reads the rows
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bando.applications.attachments import attachment_kinds
-from bando.applications.models import Application
+from bando.applications.models import (
+    Application,
+    Attachment,
+    BudgetLine,
+    application_guideline,
+)
 from bando.calls.lifecycle import edition_fact
-from bando.calls.models import Edition
+from bando.calls.models import Edition, Guideline, Neighbourhood
 from bando.core.extensions import db
 from workflows import application as application_machine
 from workflows.proposal import BudgetLine as RuleLine
@@ -30,13 +35,43 @@ FIELD_LABELS = {
 }
 
 
+# The rows the completeness checks read, as plain columns: built once, since every
+# submission and every edit of a draft sends them (far cheaper than loading collections).
+CALL_NEIGHBOURHOODS = (
+    select(Neighbourhood.id, Neighbourhood.slug)
+    .where(Neighbourhood.edition_id == bindparam("edition_id"))
+    .order_by(Neighbourhood.position, Neighbourhood.id)
+)
+CALL_GUIDELINES = select(Guideline.code, Guideline.neighbourhood_id).where(
+    Guideline.edition_id == bindparam("edition_id")
+)
+PROPOSAL_NEIGHBOURHOOD = (
+    select(Neighbourhood.slug)
+    .join(Application, Application.neighbourhood_id == Neighbourhood.id)
+    .where(Application.id == bindparam("application_id"))
+)
+PROPOSAL_GUIDELINES = (
+    select(Guideline.code)
+    .join(application_guideline, application_guideline.c.guideline_id == Guideline.id)
+    .where(application_guideline.c.application_id == bindparam("application_id"))
+    .order_by(Guideline.position, Guideline.id)
+)
+PROPOSAL_BUDGET = (
+    select(BudgetLine.category, BudgetLine.amount_cents, BudgetLine.description)
+    .where(BudgetLine.application_id == bindparam("application_id"))
+    .order_by(BudgetLine.position, BudgetLine.id)
+)
+ATTACHED_KINDS = select(Attachment.kind).where(
+    Attachment.application_id == bindparam("application_id")
+)
+
+
 def call_rules(edition: Edition) -> CallRules:
-    # Every guideline of the call is in edition.guidelines, a neighbourhood's too: grouped
-    # here, so the neighbourhoods' own lists need not be loaded.
-    by_hood: dict[int, set[str]] = {}
-    for g in edition.guidelines:
-        if g.neighbourhood_id is not None:
-            by_hood.setdefault(g.neighbourhood_id, set()).add(g.code)
+    """The call's rules; the neighbourhoods' guidelines are among the call's, grouped here."""
+    call = {"edition_id": edition.id}
+    by_hood: dict[int | None, set[str]] = {}
+    for code, hood_id in db.session.execute(CALL_GUIDELINES, call):
+        by_hood.setdefault(hood_id, set()).add(code)
     return CallRules(
         max_grant_cents=edition.max_grant_cents,
         min_cofinancing_bp=edition.min_cofinancing_bp,
@@ -44,25 +79,31 @@ def call_rules(edition: Edition) -> CallRules:
         project_ends_on=edition.project_ends_on,
         categories=tuple(edition.budget_categories or ()),
         guidelines={
-            hood.slug: frozenset(by_hood.get(hood.id, ())) for hood in edition.neighbourhoods
+            slug: frozenset(by_hood.get(hood_id, ()))
+            for hood_id, slug in db.session.execute(CALL_NEIGHBOURHOODS, call)
         },
-        general_guidelines=frozenset(g.code for g in edition.general_guidelines),
+        general_guidelines=frozenset(by_hood.get(None, ())),
     )
 
 
 def proposal_of(application: Application) -> Proposal:
+    """The proposal's figures (the queries flush what the session holds first, so an edit
+    not yet written counts)."""
+    proposal = {"application_id": application.id}
     return Proposal(
-        neighbourhood=application.neighbourhood.slug if application.neighbourhood else None,
-        guidelines=tuple(g.code for g in application.guidelines),
-        budget=tuple(
-            RuleLine(line.category, line.amount_cents, line.description)
-            for line in application.budget_lines
-        ),
+        neighbourhood=db.session.scalar(PROPOSAL_NEIGHBOURHOOD, proposal),
+        guidelines=tuple(db.session.scalars(PROPOSAL_GUIDELINES, proposal)),
+        budget=tuple(RuleLine(*line) for line in db.session.execute(PROPOSAL_BUDGET, proposal)),
         requested_cents=application.requested_cents,
         cofinancing_cents=application.cofinancing_cents,
         start_date=application.start_date,
         end_date=application.end_date,
     )
+
+
+def attached_kinds(application: Application) -> frozenset[str]:
+    """The kinds of document the application has."""
+    return frozenset(db.session.scalars(ATTACHED_KINDS, {"application_id": application.id}))
 
 
 def submission_problems(application: Application) -> list[str]:
@@ -78,7 +119,7 @@ def submission_problems(application: Application) -> list[str]:
     for field, messages in rules.items():
         label = FIELD_LABELS.get(field.split(".")[0], "piano economico")
         problems.extend(f"{label}: {message}" for message in messages)
-    present = {a.kind for a in application.attachments}
+    present = attached_kinds(application)
     for kind, label in attachment_kinds(application.edition).items():
         if kind in application.edition.required_attachments and kind not in present:
             problems.append(f"manca l'allegato obbligatorio «{label}»")

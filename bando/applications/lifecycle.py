@@ -11,8 +11,8 @@ whole unit of work, so a change and everything that goes with it (audit event,
 notifications) land together or not at all. A refusal writes nothing.
 
 Concurrency:
-- every row the guards and the effects read is loaded first (`read_ahead`, a few eager
-  queries), and the checks run, before any lock is taken;
+- every row the guards and the effects read is read first (the facts, as plain queries,
+  and who is told), and the checks run, before any lock is taken;
 - then the protocol effect takes the edition's row lock with the one UPDATE that bumps
   Edition.protocol_counter (re-checking there that the call is open and its deadline not
   passed): protocol numbers are unique and gap-free, since a rolled-back submission rolls
@@ -31,16 +31,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
-from functools import cache
 
-from sqlalchemy import and_, inspect, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bando.accounts.models import Organisation, User
+from bando.accounts.models import User
 from bando.applications.facts import application_facts
 from bando.applications.models import Application
-from bando.applications.notifications import NOTICES, queue_notification
+from bando.applications.notifications import NOTICES, queue_notification, recipients
 from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
@@ -94,8 +92,9 @@ def fire(
     """
     now = now or utcnow()
     reason = (reason or "").strip()
-    read_ahead(application, trigger)
+    # Everything the guards and the effects read, read now, before any lock is taken.
     facts = application_facts(application, trigger, actor, reason, now=now)
+    told = recipients(application) if trigger in NOTICES else []
     move = Move(
         trigger=trigger,
         actor=actor,
@@ -103,6 +102,7 @@ def fire(
         reason=reason,
         facts=facts,
         details=dict(payload or {}),
+        told=told,
     )
     from_state = application.state
     try:
@@ -130,59 +130,26 @@ def fire(
     return event
 
 
-@cache  # the options are immutable: built once per trigger
-def read_ahead_options(trigger: str) -> tuple:
-    """The loader options of the rows the guards and the effects of `trigger` read (the
-    call's rules, the proposal, its documents, who is told): given to the query that first
-    loads the application, they spare read_ahead its query."""
-    options = []
-    if trigger == "submit":  # completeness: the call's rules and the whole proposal
-        options += [
-            # The neighbourhoods' guidelines are among the call's (see facts.call_rules).
-            joinedload(Application.edition).options(
-                selectinload(Edition.neighbourhoods), selectinload(Edition.guidelines)
-            ),
-            joinedload(Application.neighbourhood),
-            selectinload(Application.guidelines),
-            selectinload(Application.budget_lines),
-            selectinload(Application.attachments),
-        ]
-    if trigger in NOTICES:  # the notification: the organisation and its users
-        options.append(joinedload(Application.organisation).selectinload(Organisation.users))
-    return tuple(options)
-
-
-def _loaded(row, *names: str) -> bool:
-    return not inspect(row).unloaded.intersection(names)
-
-
-def _read_already(application: Application, trigger: str) -> bool:
-    """Whether everything read_ahead_options(trigger) names is loaded on the object."""
-    if trigger == "submit" and not (
-        _loaded(
-            application, "edition", "neighbourhood", "guidelines", "budget_lines", "attachments"
-        )
-        and _loaded(application.edition, "neighbourhoods", "guidelines")
-    ):
-        return False
-    return trigger not in NOTICES or (
-        _loaded(application, "organisation") and _loaded(application.organisation, "users")
-    )
-
-
-def read_ahead(application: Application, trigger: str) -> None:
-    """Loads, in a fixed handful of queries, the rows the guards and the effects of
-    `trigger` read, so that nothing is read lazily once a lock is held. Attributes already
-    loaded are kept; nothing is asked when all of them are."""
-    options = read_ahead_options(trigger)
-    if options and application.id is not None and not _read_already(application, trigger):
-        # The object is already in the session: the options load what it lacks onto it.
-        db.session.scalars(
-            select(Application).where(Application.id == application.id).options(*options)
-        ).unique().all()
-
-
 # --- the effects of the moves, run by the Machine -----------------------------------------
+
+
+# Built once: every submission sends it. See take_protocol_number.
+NEXT_PROTOCOL = (
+    update(Edition)
+    .where(
+        Edition.id == bindparam("edition_id"),
+        Edition.state == "open",
+        Edition.closes_at > bindparam("now", type_=Edition.closes_at.type),
+    )
+    .values(
+        protocol_counter=Edition.protocol_counter + 1,
+        # The row changed: edits of the call based on an earlier read are stale, as they
+        # were when the counter was bumped through the ORM.
+        version_id=Edition.version_id + 1,
+    )
+    .returning(Edition.protocol_counter, Edition.protocol_prefix, Edition.version_id)
+    .execution_options(synchronize_session=False)
+)
 
 
 def take_protocol_number(edition_id: int, now: datetime) -> tuple[int, str] | None:
@@ -192,18 +159,7 @@ def take_protocol_number(edition_id: int, now: datetime) -> tuple[int, str] | No
     One UPDATE … RETURNING: it takes the edition's row lock (held until the commit), and
     its WHERE asks again, on the row as committed, what the guards asked before the lock
     (the call open, its deadline not passed), so a call closed meanwhile refuses."""
-    row = db.session.execute(
-        update(Edition)
-        .where(Edition.id == edition_id, Edition.state == "open", Edition.closes_at > now)
-        .values(
-            protocol_counter=Edition.protocol_counter + 1,
-            # The row changed: edits of the call based on an earlier read are stale, as
-            # they were when the counter was bumped through the ORM.
-            version_id=Edition.version_id + 1,
-        )
-        .returning(Edition.protocol_counter, Edition.protocol_prefix, Edition.version_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    row = db.session.execute(NEXT_PROTOCOL, {"edition_id": edition_id, "now": now}).one_or_none()
     if row is None:
         return None
     edition = db.session.identity_map.get(db.session.identity_key(Edition, edition_id))
@@ -269,7 +225,7 @@ def record_observations(application: Application, move: Move) -> None:
 @MACHINE.effect(*NOTICES, when="after")
 def notify(application: Application, move: Move) -> None:
     """The organisation is told of the move (mailed after the commit)."""
-    queue_notification(application, move.trigger, move.reason, move.now)
+    queue_notification(application, move.trigger, move.reason, move.now, move.told)
 
 
 # --- time ---------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The e-mails an applicant's organisation receives when its application moves: queued
 in the outbox in the same transaction as the move (sent after the commit)."""
 
+from sqlalchemy import bindparam, select
+
+from bando.accounts.models import Organisation, User
 from bando.applications.models import Application
 from bando.core.extensions import db
-from bando.core.models import Notification
+from bando.core.mail import queue_mail
 from workflows.timezone import rome
 
 NOTICES = {
@@ -79,13 +82,27 @@ NOTICES = {
 }
 
 
+# Who is told of a move: built once, every move that tells sends it.
+CONFIRMED_ADDRESSES = (
+    select(Organisation.pec, User.email)
+    .join(User, User.organisation_id == Organisation.id)
+    .where(
+        Organisation.id == bindparam("organisation_id"),
+        User.active.is_(True),
+        User.email_confirmed_at.is_not(None),
+    )
+    .order_by(User.id)
+)
+
+
 def recipients(application: Application) -> list[str]:
     """The organisation's PEC and its active users' addresses, each once. Only confirmed
     addresses get mail; the PEC, typed at registration, once a user of the organisation
     has confirmed their own address (no mail goes where nobody asked for it)."""
-    organisation = application.organisation
-    confirmed = [u.email for u in organisation.users if u.active and u.email_confirmed_at]
-    addresses = ([organisation.pec] if confirmed else []) + confirmed
+    rows = db.session.execute(
+        CONFIRMED_ADDRESSES, {"organisation_id": application.organisation_id}
+    ).all()
+    addresses = ([rows[0].pec] if rows else []) + [row.email for row in rows]
     seen, result = set(), []
     for address in addresses:
         if address and address.lower() not in seen:
@@ -94,10 +111,13 @@ def recipients(application: Application) -> list[str]:
     return result
 
 
-def queue_notification(application: Application, trigger: str, reason: str, now) -> None:
-    """The e-mail telling the organisation of the move just made, to each recipient."""
+def queue_notification(
+    application: Application, trigger: str, reason: str, now, told: list[str]
+) -> None:
+    """The e-mail telling the organisation of the move just made, to each address of
+    `told` (its recipients, read before the move)."""
     notice = NOTICES.get(trigger)
-    if notice is None:
+    if notice is None or not told:
         return
     deadline = application.integration_deadline
     values = {
@@ -112,9 +132,14 @@ def queue_notification(application: Application, trigger: str, reason: str, now)
         "reason": reason,
     }
     subject, body = (part.format(**values) for part in notice)
-    for address in recipients(application):
-        db.session.add(
-            Notification(
-                to_address=address, subject=subject, body=body, application_id=application.id
-            )
-        )
+    queue_mail(
+        [
+            {
+                "to_address": address,
+                "subject": subject,
+                "body": body,
+                "application_id": application.id,
+            }
+            for address in told
+        ]
+    )

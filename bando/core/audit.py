@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from bando.core.extensions import db
 from bando.core.models import AuditEvent, AuditHead
@@ -63,22 +63,32 @@ def _insert_head_if_missing() -> None:
     db.session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
 
 
-def _locked_head() -> AuditHead:
-    head = db.session.scalar(
-        select(AuditHead)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if head is None:
+HEAD = AuditHead.__table__
+EVENTS = AuditEvent.__table__
+# Built once: every state change sends them.
+LOCK_HEAD = select(HEAD.c.last_hash).where(HEAD.c.id == 1).with_for_update()
+ADD_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == 1)
+    .values(last_hash=bindparam("new_hash", type_=HEAD.c.last_hash.type), count=HEAD.c.count + 1)
+)
+
+
+def _locked_head() -> str:
+    """The head's last hash, its row locked until the commit."""
+    last_hash = db.session.execute(LOCK_HEAD).scalar_one_or_none()
+    if last_hash is None:
         _insert_head_if_missing()
-        head = db.session.scalar(
-            select(AuditHead)
-            .where(AuditHead.id == 1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    return head
+        last_hash = db.session.execute(LOCK_HEAD).scalar_one()
+    return last_hash
+
+
+def chain_head() -> tuple[int, str]:
+    """How many events the head counts and the hash of the last one ((0, GENESIS) before
+    the first), read from the database: appends do not go through the session's objects."""
+    head = db.session.execute(select(HEAD.c.count, HEAD.c.last_hash).where(HEAD.c.id == 1))
+    return tuple(head.first() or (0, GENESIS))
 
 
 def actor_label(actor) -> str:
@@ -98,11 +108,14 @@ def append(
     payload: dict | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Adds the next link of the chain (flushed, not committed: the caller commits)."""
-    head = _locked_head()
+    """Adds the next link of the chain (flushed, not committed: the caller commits). What
+    the session holds is flushed first, so the event follows the changes it tells of."""
+    db.session.flush()
+    last_hash = _locked_head()
     event = AuditEvent(
         at=(at or utcnow()).astimezone(UTC),
         actor_id=None if actor is None else actor.id,
+        actor=actor,
         actor_label=actor_label(actor),
         subject=subject,
         application_id=application_id,
@@ -113,13 +126,17 @@ def append(
         reason=reason or "",
         # A JSON round trip now, so the hash covers exactly what the database gives back.
         payload=json.loads(json.dumps(payload or {}, sort_keys=True, default=str)),
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
     event.hash = compute_hash(event)
-    head.last_hash = event.hash
-    head.count += 1
-    db.session.add(event)
-    db.session.flush()
+    # Written as two plain statements: every state change passes here, and the unit of
+    # work costs several times their price. The event returned stays out of the session
+    # (a rollback has nothing of it to forget): what it says is what was written.
+    row = {
+        column.key: getattr(event, column.key) for column in EVENTS.columns if column.key != "id"
+    }
+    event.id = db.session.execute(ADD_EVENT, row).scalar_one()
+    db.session.execute(MOVE_HEAD, {"new_hash": event.hash})
     return event
 
 
@@ -148,8 +165,7 @@ def verify_chain() -> Verification:
         if compute_hash(event) != event.hash:
             return Verification(count, event, "content does not match its hash")
         expected_prev = event.hash
-    head = db.session.get(AuditHead, 1)
-    last_hash, head_count = (head.last_hash, head.count) if head else (GENESIS, 0)
+    head_count, last_hash = chain_head()
     if last_hash != expected_prev or head_count != count:
         # Events removed from the end leave a valid-looking chain: the head remembers.
         return Verification(

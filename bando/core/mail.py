@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import click
 from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bando.core.extensions import db
@@ -164,6 +164,7 @@ CLAIM_ONE = (
         OUTBOX.c.id, OUTBOX.c.to_address, OUTBOX.c.subject, OUTBOX.c.body, OUTBOX.c.message_id
     )
 )
+QUEUE = insert(OUTBOX).returning(OUTBOX.c.id)
 # Not sent (the server refused it, or it could not be built): pending again.
 RELEASE = (
     update(OUTBOX)
@@ -331,11 +332,15 @@ def resend_uncertain(app=None) -> int:
     return send_pending(app, ids)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_queued(session, _flush_context):
-    queued = [row.id for row in session.new if isinstance(row, Notification)]
-    if queued:
-        session.info.setdefault("notifications_queued", []).extend(queued)
+def queue_mail(messages: list[dict]) -> None:
+    """Queues `messages` (each the Notification's to_address, subject, body and, if any,
+    application_id) in the outbox, in the session's transaction: one INSERT. A request
+    sends them once that transaction commits (init_app); what it cannot send stays for
+    `bando mail send`."""
+    if not messages:
+        return
+    ids = db.session.execute(QUEUE, messages).scalars().all()
+    db.session.info.setdefault("notifications_queued", []).extend(ids)
 
 
 @event.listens_for(Session, "after_commit")

@@ -16,7 +16,8 @@ from workflows.machine import Refusal, Refused
 @dataclass
 class Move:
     """What the effects of a move get besides its subject: who, when, why, the facts the
-    guards saw, and `details`, which the effects fill in for the audit event."""
+    guards saw, who is told of it (addresses read before any lock), and `details`, which
+    the effects fill in for the audit event."""
 
     trigger: str
     actor: Any  # a User, or None for the system
@@ -24,6 +25,7 @@ class Move:
     reason: str
     facts: Any
     details: dict = field(default_factory=dict)
+    told: list[str] = field(default_factory=list)
 
 
 class TransitionRefused(Exception):

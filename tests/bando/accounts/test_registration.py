@@ -218,10 +218,9 @@ def test_unconfirmed_users_and_their_pec_get_no_notifications(app):
     db.session.commit()
 
     class Subject:  # what recipients() reads of an application
-        pass
+        organisation_id = organisation.id
 
     application = Subject()
-    application.organisation = organisation
     assert recipients(application) == []
     from bando.core.timeutil import utcnow
 
