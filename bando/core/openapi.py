@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json: assembled from the
 endpoints declared with bando.core.api.endpoint and the pydantic schemas they name."""
 
-from flask import jsonify
+from functools import lru_cache
+
+from flask import current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -99,4 +101,12 @@ def document() -> dict:
     ok=(200, "the OpenAPI 3.1 document", {"application/json": {}}),
 )
 def openapi():
-    return jsonify(document())
+    return current_app.response_class(_served(len(OPERATIONS)), mimetype="application/json")
+
+
+@lru_cache(maxsize=1)
+def _served(declared: int) -> str:
+    """The document as sent, built once per process (building it costs some 25 ms, and
+    anyone may ask for it): the endpoints are declared when the packages are imported, and
+    `declared`, their number, gives a new document should one be declared later."""
+    return current_app.json.dumps(document())

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bando.core.openapi import document
 from tests.conftest import document_checker
 from tests.openapi_check import ResponseMismatch
 
@@ -68,3 +69,14 @@ def test_every_endpoint_under_a_shared_limit_documents_its_429(app):
         "POST",
         "/applications/{application_id}/report/expenses/{expense_id}/receipt",
     ) in limited
+
+
+def test_the_served_document_is_the_one_the_endpoints_declare(client):
+    """Served from what was built at the first request (building costs), it is still
+    exactly the document of the declared endpoints, the same on every request."""
+    first = client.get("/api/v1/openapi.json")
+    again = client.get("/api/v1/openapi.json")
+    assert first.status_code == again.status_code == 200
+    assert first.mimetype == "application/json"
+    assert first.get_json() == document()
+    assert again.data == first.data
