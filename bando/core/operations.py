@@ -21,7 +21,8 @@ class OperationError(Exception):
         self.status = status
         self.message = message
         self.errors = errors or {}
-        self.code = code  # for programs, where the refusal has a name (a 409's, mostly)
+        # For programs, where the refusal has a name; every 409 has one, as ApiError's.
+        self.code = code or ("conflict" if status == 409 else None)
 
 
 def commit(message: str = CONFLICT, code: str = "concurrent_update") -> None:

@@ -366,59 +366,54 @@ def test_a_call_closed_after_the_checks_refuses_under_the_lock(world, change, co
     assert (count(AuditEvent), count(Notification)) == before
 
 
-def test_submission_reads_everything_before_taking_the_calls_lock(world):
-    """From the UPDATE that bumps the protocol counter (the call's row lock) to the end of
-    fire(), only writes and the audit head's lock: no row is read lazily while other
-    submissions to the call wait."""
+def submitted_recording(world, lines: int = 0, colleagues: int = 0):
+    """A fresh draft submitted as a request finds it (nothing loaded yet): the application
+    and the statements of its submission. With `lines` budget lines instead of the
+    factory's two, told also to `colleagues` more users of the organisation."""
     edition, organisation = world["edition"], world["organisation"]
     owner = world["actors"]["owner"]
-    application = create_application(edition, organisation, owner)
+    for _ in range(colleagues):
+        quick_user("applicant", organisation)
+    application = create_application(edition, organisation, owner, title=f"Progetto {lines}")
+    if lines:
+        application.budget_lines = [
+            BudgetLine(
+                category="materiali", description=f"Voce {n}", amount_cents=12_000_00 // lines
+            )
+            for n in range(lines)
+        ]
     db.session.commit()
-    db.session.expire_all()  # as a request finds it: nothing loaded yet
+    db.session.expire_all()
     application = db.session.get(Application, application.id)
     owner = db.session.get(User, owner.id)
     with recorded_statements() as statements:
         fire(application, "submit", owner)
     db.session.commit()
+    return application, statements
+
+
+def test_submission_reads_everything_before_taking_the_calls_lock(world):
+    """From the UPDATE that bumps the protocol counter (the call's row lock) to the end of
+    fire(), only writes and the audit head's lock: no row is read lazily while other
+    submissions to the call wait."""
+    application, statements = submitted_recording(world)
     locked = next(i for i, s in enumerate(statements) if s.startswith("UPDATE edition"))
     under_lock = statements[locked:]
     reads = [
         s for s in under_lock if s.startswith("SELECT") and not s.startswith("SELECT audit_head")
     ]
     assert reads == [], reads
-    assert application.protocol == f"{edition.protocol_prefix}/0001"
+    assert application.protocol == f"{world['edition'].protocol_prefix}/0001"
     assert count(Notification) == 2  # the PEC and the owner: read before the lock
-
-
-def submission_statements(world, lines: int, colleagues: int) -> list[str]:
-    """The statements of one submission of a fresh draft with `lines` budget lines, told to
-    the PEC, the owner and `colleagues` more users of the organisation."""
-    edition, organisation = world["edition"], world["organisation"]
-    owner = world["actors"]["owner"]
-    for _ in range(colleagues):
-        quick_user("applicant", organisation)
-    application = create_application(edition, organisation, owner, title=f"Progetto {lines}")
-    application.budget_lines = [
-        BudgetLine(category="materiali", description=f"Voce {n}", amount_cents=12_000_00 // lines)
-        for n in range(lines)
-    ]
-    db.session.commit()
-    db.session.expire_all()  # as a request finds it: nothing loaded yet
-    application = db.session.get(Application, application.id)
-    owner = db.session.get(User, owner.id)
-    with recorded_statements() as statements:
-        fire(application, "submit", owner)
-    db.session.commit()
-    return statements
 
 
 def test_a_submission_sends_as_many_statements_whatever_the_proposal_size(world):
     """The completeness checks and the recipients are read as plain rows: a bigger budget
     or more people to tell mean longer answers, not more queries (nor the ORM's per-row
     lazy loads)."""
-    submission_statements(world, lines=1, colleagues=0)  # the first also starts the chain
-    small = submission_statements(world, lines=1, colleagues=0)
-    large = submission_statements(world, lines=12, colleagues=5)
+    submitted_recording(world, lines=1)  # the first also starts the chain
+    _, small = submitted_recording(world, lines=1)
+    _, large = submitted_recording(world, lines=12, colleagues=5)
     assert len(large) == len(small), "\n".join(s[:90] for s in large)
     # Each message is one row of a single INSERT of the outbox: 2, 2, then 7 recipients.
     assert sum(s.startswith("INSERT INTO notification") for s in large) == 1

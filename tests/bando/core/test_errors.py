@@ -17,6 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from bando import create_app
 from bando.core.extensions import db
+from bando.core.operations import OperationError
 from tests.conftest import PG_URL, RequestClient
 from tests.factories import create_edition
 
@@ -116,6 +117,21 @@ def test_every_error_is_json_under_the_api(failing, client, code):
     assert isinstance(body["error"], str) and body["error"]
     assert SECRET not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_an_operations_409_always_names_its_refusal(app, client):
+    """A 409 refused by an operation without a name for it still carries `code`, as the
+    API's document promises of every 409; a named one keeps its name."""
+
+    def refuse(named):
+        raise OperationError(409, "in conflitto", code="already_done" if named else None)
+
+    app.add_url_rule("/api/v1/prova-rifiuto/<int:named>", view_func=refuse)
+    unnamed, named = client.get("/api/v1/prova-rifiuto/0"), client.get("/api/v1/prova-rifiuto/1")
+    assert (unnamed.status_code, named.status_code) == (409, 409)
+    assert unnamed.get_json() == {"error": "in conflitto", "code": "conflict"}
+    assert named.get_json()["code"] == "already_done"
+    assert OperationError(422, "non valido").code is None
 
 
 def test_real_405_and_404_of_the_routing(client):
