@@ -48,10 +48,16 @@ def edition_fact(name: str):
 
 
 def lock_edition(edition_id: int) -> Edition:
+    """The call's row, locked until the commit (and read again as committed).
+
+    FOR NO KEY UPDATE: whoever writes the call waits, but a row that only refers to it (an
+    audit event, a draft) does not. With FOR UPDATE, a transaction holding the audit head
+    and writing an event about the call deadlocked with the one holding the call and
+    waiting for that head."""
     return db.session.scalar(
         select(Edition)
         .where(Edition.id == edition_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
 

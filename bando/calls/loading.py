@@ -68,9 +68,10 @@ def load_call(source, name: str, *, now=None, actor=None) -> tuple[Edition, bool
     payload = {"file": name, "sha256": digest}
     columns = call["edition"]
     try:
-        # The row lock keeps a concurrent submission out while the call is rewritten.
+        # The row lock keeps a concurrent submission out while the call is rewritten (FOR
+        # NO KEY UPDATE, as lock_edition's and for the same reason).
         edition = db.session.scalar(
-            select(Edition).where(Edition.code == columns["code"]).with_for_update()
+            select(Edition).where(Edition.code == columns["code"]).with_for_update(key_share=True)
         )
         created = edition is None
         if created:

@@ -10,6 +10,7 @@ from bando.accounts.models import User
 from bando.accounts.operations import issue_token
 from bando.applications.lifecycle import fire
 from bando.applications.models import Application
+from bando.calls.lifecycle import lock_edition
 from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
@@ -156,4 +157,37 @@ def test_stale_read_loses_even_when_both_read_before_either_writes(app, postgres
     )
     assert events == 1
     assert db.session.get(Application, application.id).version_id == version + 1
+    assert audit.verify_chain().ok
+
+
+def test_an_event_about_a_call_is_written_while_another_transaction_holds_the_call(
+    app, postgres_only
+):
+    """One transaction holds the audit head and then writes an event about a call; another
+    has locked that call's row to move it and waits for the head. The call's lock lets the
+    event's reference to the call through, so the first commits and the second appends
+    after it: no deadlock (before, PostgreSQL aborted one of them)."""
+    edition_id = create_edition("cdq-locks").id
+    audit.append(subject="audit", trigger="start")  # the chain's head exists
+    db.session.commit()
+    head_held, call_locked = threading.Event(), threading.Event()
+
+    def work(i):
+        with app.app_context():
+            if i == 0:  # e.g. an officer's decisions, one event after the other
+                audit.append(subject="audit", trigger="first")
+                head_held.set()
+                assert call_locked.wait(30)
+                audit.append(subject="edition", trigger="about_the_call", edition_id=edition_id)
+            else:  # e.g. the call closing: its row first, then its event
+                assert head_held.wait(30)
+                lock_edition(edition_id)
+                call_locked.set()
+                audit.append(subject="edition", trigger="move", edition_id=edition_id)
+            db.session.commit()
+            return "committed"
+
+    assert run_together(2, work) == ["committed", "committed"]
+    triggers = db.session.scalars(select(AuditEvent.trigger).order_by(AuditEvent.id)).all()
+    assert triggers == ["start", "first", "about_the_call", "move"]
     assert audit.verify_chain().ok
