@@ -66,6 +66,13 @@ ATTACHED_KINDS = select(Attachment.kind).where(
 )
 
 
+def written(application: Application) -> dict:
+    """The parameters of the queries about `application`, once the session has written
+    what it holds: a new application gets its id, an edit not yet flushed counts."""
+    db.session.flush()
+    return {"application_id": application.id}
+
+
 def call_rules(edition: Edition) -> CallRules:
     """The call's rules; the neighbourhoods' guidelines are among the call's, grouped here."""
     call = {"edition_id": edition.id}
@@ -87,9 +94,8 @@ def call_rules(edition: Edition) -> CallRules:
 
 
 def proposal_of(application: Application) -> Proposal:
-    """The proposal's figures (the queries flush what the session holds first, so an edit
-    not yet written counts)."""
-    proposal = {"application_id": application.id}
+    """The proposal's figures, as written (see `written`)."""
+    proposal = written(application)
     return Proposal(
         neighbourhood=db.session.scalar(PROPOSAL_NEIGHBOURHOOD, proposal),
         guidelines=tuple(db.session.scalars(PROPOSAL_GUIDELINES, proposal)),
@@ -103,7 +109,7 @@ def proposal_of(application: Application) -> Proposal:
 
 def attached_kinds(application: Application) -> frozenset[str]:
     """The kinds of document the application has."""
-    return frozenset(db.session.scalars(ATTACHED_KINDS, {"application_id": application.id}))
+    return frozenset(db.session.scalars(ATTACHED_KINDS, written(application)))
 
 
 def submission_problems(application: Application) -> list[str]:

@@ -99,6 +99,7 @@ def recipients(application: Application) -> list[str]:
     """The organisation's PEC and its active users' addresses, each once. Only confirmed
     addresses get mail; the PEC, typed at registration, once a user of the organisation
     has confirmed their own address (no mail goes where nobody asked for it)."""
+    db.session.flush()  # the organisation as written, should it just have been set
     rows = db.session.execute(
         CONFIRMED_ADDRESSES, {"organisation_id": application.organisation_id}
     ).all()

@@ -59,7 +59,9 @@ class AuditHead(db.Model):
 
 
 class Notification(db.Model):
-    """An outgoing email, queued in the transaction of the change it tells about."""
+    """An outgoing email, queued in the transaction of the change it tells about, with
+    bando.core.mail.queue_mail: a request then sends it once that transaction commits (a
+    row added any other way waits for `bando mail send`)."""
 
     __tablename__ = "notification"
 

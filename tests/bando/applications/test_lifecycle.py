@@ -7,8 +7,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bando.accounts.models import User
+from bando.applications.facts import attached_kinds, proposal_of
 from bando.applications.lifecycle import expire_if_overdue, fire, integration_deadline
 from bando.applications.models import Application, BudgetLine
+from bando.applications.notifications import recipients
 from bando.budget.models import Award
 from bando.calls.lifecycle import fire_edition
 from bando.calls.models import Edition
@@ -22,6 +24,7 @@ from tests.factories import create_edition, create_organisation
 from tests.lifecycle_factories import create_application, put_in_state
 from tests.statements import recorded_statements
 from workflows import application as machine
+from workflows.proposal import BudgetLine as RuleLine
 
 
 def count(model):
@@ -181,6 +184,30 @@ def test_incomplete_submission_lists_every_problem_and_takes_no_number(world):
     db.session.rollback()
     assert db.session.get(Edition, edition.id).protocol_counter == 0
     assert application.protocol is None
+
+
+def test_the_completeness_facts_are_those_the_session_holds_not_yet_written(world):
+    """The facts are read as rows: what the session holds and has not flushed counts all
+    the same, a new application's included (nothing is read from a stale table)."""
+    edition, organisation = world["edition"], world["organisation"]
+    owner = world["actors"]["owner"]
+
+    def unwritten(**fields):
+        application = Application(
+            edition=edition, organisation=organisation, created_by=owner, title="t", **fields
+        )
+        db.session.add(application)
+        return application
+
+    new = unwritten(budget_lines=[BudgetLine(category="personale", amount_cents=5_00)])
+    assert proposal_of(new).budget == (RuleLine("personale", 5_00, ""),)
+    assert recipients(unwritten()) == [organisation.pec, owner.email]
+    application = create_application(edition, organisation, owner)
+    application.budget_lines.append(BudgetLine(category="materiali", amount_cents=1_00))
+    application.attachments.pop()
+    budget = [line.amount_cents for line in proposal_of(application).budget]
+    assert budget == [9_000_00, 3_000_00, 1_00]
+    assert len(attached_kinds(application)) == len(edition.required_attachments) - 1
 
 
 def test_deadline_exactly_at_closes_at_refused_one_second_before_accepted(world):
