@@ -1,7 +1,30 @@
-"""What every page's form shares: the messages of an operation, by field, put next to
-their WTForms field."""
+"""What every page's form shares: free text checked as the API checks it, and the
+messages of an operation, by field, put next to their WTForms field."""
 
+from flask_babel import gettext as _
 from wtforms import FieldList, FormField
+from wtforms.validators import ValidationError
+
+from bando.core.schemas import many_lines, one_line
+
+
+class FreeText:
+    """A WTForms validator: the text as the API's schemas take it (Text, Line): at most
+    `max_length` characters (a browser's CRLF counted as one, as the API counts a line
+    break), no control characters, and no line break unless `lines`."""
+
+    def __init__(self, max_length: int, *, lines: bool = True):
+        self.max_length = max_length
+        self.check = many_lines if lines else one_line
+
+    def __call__(self, form, field):
+        text = (field.data or "").replace("\r\n", "\n")
+        if len(text) > self.max_length:
+            raise ValidationError(_("Al massimo %(count)s caratteri.", count=self.max_length))
+        try:
+            self.check(text)
+        except ValueError as error:  # the schemas' own message
+            raise ValidationError(str(error)) from None
 
 
 def place_errors(form, errors: dict) -> dict[str, list[str]]:

@@ -661,7 +661,7 @@ def integration(application_id):
     refusal = None
     if form.validate_on_submit():
         try:
-            integrate(application, current_user, (form.reason.data or "").strip()[:2000])
+            integrate(application, current_user, (form.reason.data or "").strip())
         except TransitionRefused as error:
             db.session.rollback()
             refusal = error.reason
@@ -679,7 +679,7 @@ def integration(application_id):
             upload_form=_upload_form(application),
             next_step=next_step,
         ),
-        409 if refusal else 200,
+        409 if refusal else 422 if form.errors else 200,
     )
 
 
@@ -769,7 +769,7 @@ def withdrawal(application_id):
     refusal = None
     if form.validate_on_submit():
         try:
-            withdraw(application, current_user, (form.reason.data or "").strip()[:2000])
+            withdraw(application, current_user, (form.reason.data or "").strip())
         except TransitionRefused as error:
             db.session.rollback()
             refusal = error.reason
@@ -781,5 +781,5 @@ def withdrawal(application_id):
         render_template(
             "applicant/withdraw.html", application=application, form=form, refusal=refusal
         ),
-        409 if refusal else 200,
+        409 if refusal else 422 if form.errors else 200,
     )

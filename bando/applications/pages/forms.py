@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from bando.core.forms import FreeText
 from scoring.money import AmountError, amount_text, cents_to_str, parse_cents
 
 BLANK_ROWS = 3  # blank budget and partner rows offered under the filled ones
@@ -101,7 +102,7 @@ class SendForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    reason = TextAreaField(_l("Note (facoltative)"), validators=[Optional()])
+    reason = TextAreaField(_l("Note (facoltative)"), validators=[Optional(), FreeText(2000)])
     confirm = SubmitField(_l("Conferma"))
 
 

@@ -35,6 +35,7 @@ from bando.calls.models import Edition, Neighbourhood
 from bando.core.audit import events_of_application
 from bando.core.auth import roles_required
 from bando.core.extensions import db
+from bando.core.forms import FreeText
 from bando.core.labels import state_label
 from bando.core.operations import OperationError, commit
 from bando.core.timeutil import utcnow
@@ -69,7 +70,7 @@ DECISION_LABELS = {
 
 class DecisionForm(FlaskForm):
     decision = StringField(validators=[AnyOf(list(DECISIONS))])
-    reason = TextAreaField(_l("Motivazione"), validators=[Length(max=5000)])
+    reason = TextAreaField(_l("Motivazione"), validators=[FreeText(5000)])
     confirm = HiddenField()
 
 
@@ -82,7 +83,7 @@ class TickForm(FlaskForm):
             AnyOf(["passed", "failed"], _l("Scegliere l'esito del controllo.")),
         ]
     )
-    note = TextAreaField(_l("Nota"), validators=[Length(max=2000)])
+    note = TextAreaField(_l("Nota"), validators=[FreeText(2000)])
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -335,6 +336,10 @@ def decide(application_id):
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
+        if form.reason.errors:  # the reason as typed comes back, with what is wrong in it
+            return _render_view(
+                application, form=form, refusal=" ".join(form.reason.errors), status=422
+            )
         flash(_("Scegliere un esito valido."), "danger")
         return redirect(url_for(".application", application_id=application.id))
     name = form.decision.data

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, IntegerField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, NumberRange
 
 from bando.accounts.models import User
 from bando.applications import rules
@@ -25,6 +25,7 @@ from bando.applications.models import Application
 from bando.applications.pages.officer import edition_for_officer
 from bando.core.auth import roles_required
 from bando.core.extensions import db
+from bando.core.forms import FreeText
 from bando.core.operations import OperationError, commit
 from bando.evaluation import operations
 from bando.evaluation.models import Assignment, Review, Score
@@ -51,7 +52,7 @@ class RemoveForm(FlaskForm):
 class ReopenForm(FlaskForm):
     reason = TextAreaField(
         _l("Motivo"),
-        validators=[DataRequired(_l("Indicare il motivo.")), Length(max=2000)],
+        validators=[DataRequired(_l("Indicare il motivo.")), FreeText(2000)],
     )
 
 

@@ -239,6 +239,14 @@ def test_withdraw_asks_for_confirmation(client, edition):
     assert "Ritirare la domanda?" in page.text
     db.session.refresh(application)
     assert application.state == "draft"  # a GET changes nothing
+    # A note the API would refuse (a control character, too long): said, nothing done.
+    for note, message in (("ritiro\x0c", "U+000C"), ("x" * 2001, "Al massimo 2000 caratteri.")):
+        refused = client.post(
+            f"/domande/{application.id}/ritira", data={"confirm": "1", "reason": note}
+        )
+        assert refused.status_code == 422 and message in refused.text
+        db.session.refresh(application)
+        assert application.state == "draft"
     response = client.post(f"/domande/{application.id}/ritira", data={"confirm": "1"})
     assert response.status_code == 302
     db.session.refresh(application)

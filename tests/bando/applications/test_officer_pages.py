@@ -378,6 +378,37 @@ def test_a_request_for_documents_needs_its_reason_and_says_the_deadline(client, 
     )
 
 
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("Manca\x07 lo statuto.", "il carattere U+0007, non ammesso"),
+        ("Manca\x1b[31m lo statuto.", "il carattere U+001B, non ammesso"),
+        ("x" * 5001, "Al massimo 5000 caratteri."),
+    ],
+)
+def test_a_reason_the_api_would_refuse_is_refused_by_the_page_too(client, desk, reason, message):
+    """The reason goes to the audit trail, the organisation's e-mail and letters: what the
+    API refuses in it the page refuses at either step, with the reason given back."""
+    application = desk["application"]
+    login(client, desk["officer"])
+    for step in confirm(client, application, "request_integration", reason):
+        assert step.status_code == 422
+        html = text(step)
+        assert "Operazione non eseguita:" in html and message in html
+        assert "Confermare l'esito?" not in html
+    assert state_of(application) == "submitted"
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == 0
+    # The note of a manual check, the same.
+    manual(None, desk)
+    noted = client.post(
+        f"/istruttoria/domande/{application.id}/controlli",
+        data={"code": "firma", "outcome": "passed", "note": "firma\x00 a pag. 3"},
+        follow_redirects=True,
+    )
+    assert "Controllo non registrato" in text(noted) and "U+0000" in text(noted)
+    assert db.session.scalar(select(func.count(AdmissibilityTick.id))) == 0
+
+
 def test_an_invalid_decision_is_refused_without_a_500(client, desk):
     login(client, desk["officer"])
     response = client.post(

@@ -139,6 +139,9 @@ def test_the_officer_reads_the_reviews_and_reopens_one(app, client):
     # Without a reason: refused beside its field, nothing changes.
     refused = client.post(reopen, data={"reason": "  "})
     assert refused.status_code == 422 and "Indicare il motivo." in text(refused)
+    # A control character, as the API would: refused beside its field.
+    control = client.post(reopen, data={"reason": "punteggio\x08 da motivare"})
+    assert control.status_code == 422 and "il carattere U+0008" in text(control)
     db.session.expire_all()
     assert db.session.get(Review, review.id).submitted_at is not None
     done = client.post(
