@@ -4,10 +4,11 @@ application still lacks, and the facts the lifecycle's guards see.
 No decision is taken here: the rules are in workflows/, this only reads the rows.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, func, literal, null, select, union_all
 
 from bando.applications.attachments import attachment_kinds
 from bando.applications.models import (
@@ -35,50 +36,79 @@ FIELD_LABELS = {
 }
 
 
-# The rows the completeness checks read, as plain columns: built once, since every
-# submission and every edit of a draft sends them (far cheaper than loading collections).
-CALL_NEIGHBOURHOODS = (
-    select(Neighbourhood.id, Neighbourhood.slug)
-    .where(Neighbourhood.edition_id == bindparam("edition_id"))
-    .order_by(Neighbourhood.position, Neighbourhood.id)
-)
-CALL_GUIDELINES = select(Guideline.code, Guideline.neighbourhood_id).where(
-    Guideline.edition_id == bindparam("edition_id")
-)
-PROPOSAL_NEIGHBOURHOOD = (
-    select(Neighbourhood.slug)
+# The rows the completeness checks read, as plain columns and in one round trip: every
+# submission and every edit of a draft reads them (a statement costs more than the rows
+# it brings back here). Each part of the union is one read, tagged; `first` and `second`
+# order the rows within it. A part whose parameter is None reads nothing.
+def _part(tag: str, name, number=None, note=None, order=(None, None)):
+    columns = (
+        literal(tag, String).label("part"),
+        name.label("name"),
+        (null() if number is None else number).label("number"),
+        (null() if note is None else note).label("note"),
+        (null() if order[0] is None else order[0]).label("first"),
+        (null() if order[1] is None else order[1]).label("second"),
+    )
+    return select(*columns)
+
+
+APPLICATION_ID, EDITION_ID = bindparam("application_id"), bindparam("edition_id")
+COMPLETENESS = union_all(
+    # the call's neighbourhoods, in the call's order, and its guidelines
+    _part(
+        "call_neighbourhood",
+        Neighbourhood.slug,
+        Neighbourhood.id,
+        order=(Neighbourhood.position, Neighbourhood.id),
+    ).where(Neighbourhood.edition_id == EDITION_ID),
+    _part("call_guideline", Guideline.code, Guideline.neighbourhood_id).where(
+        Guideline.edition_id == EDITION_ID
+    ),
+    # the proposal's neighbourhood, guidelines and budget, as written
+    _part("neighbourhood", Neighbourhood.slug)
     .join(Application, Application.neighbourhood_id == Neighbourhood.id)
-    .where(Application.id == bindparam("application_id"))
-)
-PROPOSAL_GUIDELINES = (
-    select(Guideline.code)
+    .where(Application.id == APPLICATION_ID),
+    _part("guideline", Guideline.code, order=(Guideline.position, Guideline.id))
     .join(application_guideline, application_guideline.c.guideline_id == Guideline.id)
-    .where(application_guideline.c.application_id == bindparam("application_id"))
-    .order_by(Guideline.position, Guideline.id)
-)
-PROPOSAL_BUDGET = (
-    select(BudgetLine.category, BudgetLine.amount_cents, BudgetLine.description)
-    .where(BudgetLine.application_id == bindparam("application_id"))
-    .order_by(BudgetLine.position, BudgetLine.id)
-)
-ATTACHED_KINDS = select(Attachment.kind).where(
-    Attachment.application_id == bindparam("application_id")
-)
+    .where(application_guideline.c.application_id == APPLICATION_ID),
+    _part(
+        "budget",
+        BudgetLine.category,
+        BudgetLine.amount_cents,
+        BudgetLine.description,
+        order=(BudgetLine.position, BudgetLine.id),
+    ).where(BudgetLine.application_id == APPLICATION_ID),
+    # the kinds of document attached
+    _part("attachment", Attachment.kind).where(Attachment.application_id == APPLICATION_ID),
+).order_by("first", "second")
 
 
-def written(application: Application) -> dict:
-    """The parameters of the queries about `application`, once the session has written
-    what it holds: a new application gets its id, an edit not yet flushed counts."""
+def completeness_rows(application_id: int | None, edition_id: int | None) -> dict[str, list]:
+    """The parts of COMPLETENESS for one application and one call, by tag."""
+    parts: dict[str, list] = defaultdict(list)
+    rows = db.session.execute(
+        COMPLETENESS, {"application_id": application_id, "edition_id": edition_id}
+    )
+    for row in rows:
+        parts[row.part].append(row)
+    return parts
+
+
+def written(application: Application, *, with_call: bool = False) -> dict[str, list]:
+    """The application's parts of COMPLETENESS once the session has written what it holds
+    (a new application gets its id, an edit not yet flushed counts); its call's too when
+    `with_call`."""
     db.session.flush()
-    return {"application_id": application.id}
+    return completeness_rows(application.id, application.edition_id if with_call else None)
 
 
-def call_rules(edition: Edition) -> CallRules:
-    """The call's rules; the neighbourhoods' guidelines are among the call's, grouped here."""
-    call = {"edition_id": edition.id}
+def call_rules(edition: Edition, rows: dict[str, list] | None = None) -> CallRules:
+    """The call's rules; the neighbourhoods' guidelines are among the call's, grouped here.
+    `rows`: the call's parts of COMPLETENESS when already read."""
+    rows = completeness_rows(None, edition.id) if rows is None else rows
     by_hood: dict[int | None, set[str]] = {}
-    for code, hood_id in db.session.execute(CALL_GUIDELINES, call):
-        by_hood.setdefault(hood_id, set()).add(code)
+    for row in rows["call_guideline"]:
+        by_hood.setdefault(row.number, set()).add(row.name)
     return CallRules(
         max_grant_cents=edition.max_grant_cents,
         min_cofinancing_bp=edition.min_cofinancing_bp,
@@ -86,20 +116,21 @@ def call_rules(edition: Edition) -> CallRules:
         project_ends_on=edition.project_ends_on,
         categories=tuple(edition.budget_categories or ()),
         guidelines={
-            slug: frozenset(by_hood.get(hood_id, ()))
-            for hood_id, slug in db.session.execute(CALL_NEIGHBOURHOODS, call)
+            row.name: frozenset(by_hood.get(row.number, ())) for row in rows["call_neighbourhood"]
         },
         general_guidelines=frozenset(by_hood.get(None, ())),
     )
 
 
-def proposal_of(application: Application) -> Proposal:
-    """The proposal's figures, as written (see `written`)."""
-    proposal = written(application)
+def proposal_of(application: Application, rows: dict[str, list] | None = None) -> Proposal:
+    """The proposal's figures, as written (see `written`). `rows`: its parts of
+    COMPLETENESS when already read."""
+    rows = written(application) if rows is None else rows
+    hood = rows["neighbourhood"]
     return Proposal(
-        neighbourhood=db.session.scalar(PROPOSAL_NEIGHBOURHOOD, proposal),
-        guidelines=tuple(db.session.scalars(PROPOSAL_GUIDELINES, proposal)),
-        budget=tuple(RuleLine(*line) for line in db.session.execute(PROPOSAL_BUDGET, proposal)),
+        neighbourhood=hood[0].name if hood else None,
+        guidelines=tuple(row.name for row in rows["guideline"]),
+        budget=tuple(RuleLine(row.name, row.number, row.note) for row in rows["budget"]),
         requested_cents=application.requested_cents,
         cofinancing_cents=application.cofinancing_cents,
         start_date=application.start_date,
@@ -107,9 +138,10 @@ def proposal_of(application: Application) -> Proposal:
     )
 
 
-def attached_kinds(application: Application) -> frozenset[str]:
+def attached_kinds(application: Application, rows: dict[str, list] | None = None) -> frozenset[str]:
     """The kinds of document the application has."""
-    return frozenset(db.session.scalars(ATTACHED_KINDS, written(application)))
+    rows = written(application) if rows is None else rows
+    return frozenset(row.name for row in rows["attachment"])
 
 
 def submission_problems(application: Application) -> list[str]:
@@ -119,13 +151,14 @@ def submission_problems(application: Application) -> list[str]:
         problems.append("manca il titolo del progetto")
     if not application.summary.strip():
         problems.append("manca la sintesi del progetto")
+    rows = written(application, with_call=True)
     rules = proposal_problems(
-        proposal_of(application), call_rules(application.edition), complete=True
+        proposal_of(application, rows), call_rules(application.edition, rows), complete=True
     )
     for field, messages in rules.items():
         label = FIELD_LABELS.get(field.split(".")[0], "piano economico")
         problems.extend(f"{label}: {message}" for message in messages)
-    present = attached_kinds(application)
+    present = attached_kinds(application, rows)
     for kind, label in attachment_kinds(application.edition).items():
         if kind in application.edition.required_attachments and kind not in present:
             problems.append(f"manca l'allegato obbligatorio «{label}»")

@@ -13,11 +13,12 @@ import unicodedata
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from operator import attrgetter
 
 import click
 from flask import current_app, g, has_request_context
 from flask.cli import with_appcontext
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from bando.core.extensions import db
@@ -141,13 +142,13 @@ def _claim(app, after: int) -> int | None:
 # The outbox's table, written by single statements (no ORM objects to keep in step),
 # each built once.
 OUTBOX = Notification.__table__
-# Claims one given message if it is still pending, as _claim does (committed before the
-# message is sent), returning what the message is made of; no row when another process
-# has it or it is done.
-CLAIM_ONE = (
+# Claims the given messages that are still pending, as _claim does (committed before they
+# are sent), returning what they are made of; none of those another process has or that
+# are done. Their Message-ID was given when they were queued (queue_mail).
+CLAIM = (
     update(OUTBOX)
     .where(
-        OUTBOX.c.id == bindparam("claim_id"),
+        OUTBOX.c.id.in_(bindparam("claim_ids", expanding=True)),
         OUTBOX.c.sent_at.is_(None),
         OUTBOX.c.claimed_at.is_(None),
         OUTBOX.c.attempts < MAX_ATTEMPTS,
@@ -155,10 +156,6 @@ CLAIM_ONE = (
     .values(
         attempts=OUTBOX.c.attempts + 1,
         claimed_at=bindparam("claim_at", type_=OUTBOX.c.claimed_at.type),
-        message_id=func.coalesce(
-            func.nullif(OUTBOX.c.message_id, ""),
-            bindparam("claim_message_id", type_=OUTBOX.c.message_id.type),
-        ),
     )
     .returning(
         OUTBOX.c.id, OUTBOX.c.to_address, OUTBOX.c.subject, OUTBOX.c.body, OUTBOX.c.message_id
@@ -173,25 +170,17 @@ RELEASE = (
 )
 MARK_SENT = (
     update(OUTBOX)
-    .where(OUTBOX.c.id == bindparam("sent_id"))
+    .where(OUTBOX.c.id.in_(bindparam("sent_ids", expanding=True)))
     .values(sent_at=bindparam("sent_at_", type_=OUTBOX.c.sent_at.type), last_error="")
 )
-
-
-def _claim_one(app, notification_id: int):
-    return CLAIM_ONE, {
-        "claim_id": notification_id,
-        "claim_at": utcnow(),
-        "claim_message_id": _message_id(app),
-    }
 
 
 def _release(notification_id: int, error: str):
     return RELEASE, {"release_id": notification_id, "release_error": error[:2000]}
 
 
-def _mark_sent(notification_id: int):
-    return MARK_SENT, {"sent_id": notification_id, "sent_at_": utcnow()}
+def _mark_sent(*notification_ids: int):
+    return MARK_SENT, {"sent_ids": list(notification_ids), "sent_at_": utcnow()}
 
 
 def _committed(statement, parameters) -> list:
@@ -202,10 +191,10 @@ def _committed(statement, parameters) -> list:
     return rows
 
 
-def _send(app, claimed, release_rest, run=_committed) -> int:
-    """Sends each message of `claimed` (an iterator of messages claimed, one at a time,
-    just before it yields them) and marks it sent right after. `run(statement, parameters)`
-    runs one statement and commits it. Failures are recorded on the row (attempts, last_error);
+def _send(app, claimed, release_rest, run=_committed, mark=None) -> int:
+    """Sends each message of `claimed` (an iterator of claimed messages) and marks it sent
+    right after, or gives it to `mark` to be marked. `run(statement, parameters)` runs one
+    statement and commits it. Failures are recorded on the row (attempts, last_error);
     never raises because of the mail server. `release_rest(error)`: when the server
     cannot be reached, releases what was claimed beyond the message in hand."""
     config = app.config
@@ -246,7 +235,10 @@ def _send(app, claimed, release_rest, run=_committed) -> int:
                 app.logger.warning("mail %s refused: %s", notification.id, error)
                 run(*_release(notification.id, f"messaggio non valido: {error}"))
                 continue
-            run(*_mark_sent(notification.id))
+            if mark is None:
+                run(*_mark_sent(notification.id))
+            else:
+                mark(notification.id)
             sent += 1
     finally:
         if smtp is not None:
@@ -290,12 +282,15 @@ def send_pending(app=None, ids: list[int] | None = None) -> int:
 
 
 def send_queued(app, ids: list[int]) -> int:
-    """Sends the messages of `ids` (those a request has just committed), each claimed and
-    marked as send_pending does; the rest of the queue is left to `bando mail send`.
-    Unclaimed messages stay pending when the server cannot be reached.
+    """Sends the messages of `ids` (those a request has just committed), claimed as
+    send_pending does; the rest of the queue is left to `bando mail send`. What the server
+    cannot take goes back to the queue.
 
-    On one connection of its own in autocommit: each claim and each mark is a single
-    statement, committed by itself, with no transaction to open and close around it."""
+    A request's messages tell of one move: they are claimed together (committed before the
+    first is sent) and those sent are marked together once the last has gone. A crash in
+    between leaves them claimed, never sent again by themselves (see `uncertain`). On one
+    connection of its own in autocommit: each claim and each mark is a single statement,
+    committed by itself, with no transaction to open and close around it."""
     with db.engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -303,13 +298,19 @@ def send_queued(app, ids: list[int]) -> int:
             result = connection.execute(statement, parameters)
             return result.all() if result.returns_rows else []
 
-        def claimed():
-            for notification_id in ids:
-                rows = run(*_claim_one(app, notification_id))
-                if rows:
-                    yield rows[0]
+        rows = run(CLAIM, {"claim_ids": list(ids), "claim_at": utcnow()})
+        claimed = iter(sorted(rows, key=attrgetter("id")))
 
-        return _send(app, claimed(), lambda error: None, run)
+        def release_rest(error):
+            for row in claimed:
+                run(*_release(row.id, error))
+
+        sent = []
+        try:
+            return _send(app, claimed, release_rest, run, mark=sent.append)
+        finally:
+            if sent:
+                run(*_mark_sent(*sent))
 
 
 def uncertain(older_than: timedelta = UNCERTAIN_AFTER):
@@ -334,11 +335,12 @@ def resend_uncertain(app=None) -> int:
 
 def queue_mail(messages: list[dict]) -> None:
     """Queues `messages` (each the Notification's to_address, subject, body and, if any,
-    application_id) in the outbox, in the session's transaction: one INSERT. A request
-    sends them once that transaction commits (init_app); what it cannot send stays for
-    `bando mail send`."""
+    application_id) in the outbox, in the session's transaction: one INSERT, each message
+    with the Message-ID every copy of it will carry. A request sends them once that
+    transaction commits (init_app); what it cannot send stays for `bando mail send`."""
     if not messages:
         return
+    messages = [{**message, "message_id": _message_id(current_app)} for message in messages]
     ids = db.session.execute(QUEUE, messages).scalars().all()
     db.session.info.setdefault("notifications_queued", []).extend(ids)
 

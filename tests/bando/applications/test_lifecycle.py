@@ -434,6 +434,19 @@ def test_submission_reads_everything_before_taking_the_calls_lock(world):
     assert count(Notification) == 2  # the PEC and the owner: read before the lock
 
 
+def test_a_submission_reads_what_its_checks_need_in_two_statements(world):
+    """Before the call's lock, besides the call itself (which a request loads with the
+    application): the completeness checks' rows (the proposal, the call's rules, the
+    documents) in one statement, then who is told. Each statement costs more than its
+    rows; they used to be seven."""
+    application, statements = submitted_recording(world)
+    locked = next(i for i, s in enumerate(statements) if s.startswith("UPDATE edition"))
+    reads = [s for s in statements[:locked] if s.startswith("SELECT") and "FROM edition" not in s]
+    assert len(reads) == 2, "\n".join(s[:90] for s in reads)
+    assert "UNION ALL" in reads[0] and "FROM organisation" in reads[1]
+    assert application.state == "submitted"
+
+
 def test_a_submission_sends_as_many_statements_whatever_the_proposal_size(world):
     """The completeness checks and the recipients are read as plain rows: a bigger budget
     or more people to tell mean longer answers, not more queries (nor the ORM's per-row

@@ -25,6 +25,7 @@ from bando.core.models import Notification
 from tests.bando.accounts.helpers import confirm_address
 from tests.bando.applications.data import pdf_bytes, proposal, registration, token_for
 from tests.factories import create_edition
+from tests.statements import recorded_statements
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,6 +33,13 @@ ROOT = Path(__file__).resolve().parents[3]
 class Inbox:
     def __init__(self):
         self.envelopes = []
+        self.refuse = set()  # recipients answered 550
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
@@ -209,6 +217,51 @@ def test_a_request_sends_what_it_queued_and_leaves_the_rest_of_the_queue_to_cron
     assert earlier.sent_at is None and earlier.claimed_at is None and earlier.attempts == 0
     assert send_pending() == 1  # cron: the earlier one only
     assert sorted(m["Subject"] for _, m in smtp.messages()) == ["Avviso 0", subject, subject]
+
+
+def test_a_requests_messages_are_claimed_together_and_marked_together(client, smtp):
+    """The move's two messages (the PEC and the applicant): one statement claims both
+    before the first is sent, one marks both sent after the last (it was one of each per
+    message); each keeps the Message-ID it was queued with."""
+    with recorded_statements() as statements:
+        application, _ = request_documents(client, "cdq-insieme")
+    outbox = [s.split(" SET ")[1][:30] for s in statements if s.startswith("UPDATE notification")]
+    assert len(outbox) == 2 and outbox[0].startswith("attempts="), outbox
+    assert outbox[1].startswith("sent_at="), outbox
+    db.session.expire_all()
+    rows = db.session.scalars(select(Notification)).all()
+    assert len(rows) == 2 and all(n.sent_at and n.attempts == 1 for n in rows)
+    assert sorted(n.message_id for n in rows) == sorted(m["Message-ID"] for _, m in smtp.messages())
+
+
+def test_a_request_whose_server_is_down_leaves_all_its_messages_to_cron(app, client, smtp):
+    """Claimed together, released together: none of the move's messages stays claimed
+    (which would hold it back as interrupted); `bando mail send` sends them later."""
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # nobody listens there
+    request_documents(client, "cdq-giu")
+    db.session.expire_all()
+    rows = db.session.scalars(select(Notification)).all()
+    assert len(rows) == 2
+    assert all(n.claimed_at is None and n.sent_at is None for n in rows)
+    assert all("SMTP" in n.last_error for n in rows)
+    app.config["MAIL_PORT"] = port
+    assert send_pending(app) == 2
+    assert len(smtp.messages()) == 2
+
+
+def test_an_address_the_server_refuses_waits_and_the_others_go(client, smtp):
+    """One recipient refused: that message is back in the queue with the server's answer;
+    the other is sent and marked."""
+    smtp.refuse = {"ente@pec.example.it"}
+    _, applicant = request_documents(client, "cdq-rifiutato")
+    assert [rcpt for rcpt, _ in smtp.messages()] == [[applicant]]
+    db.session.expire_all()
+    refused = db.session.scalar(select(Notification).where(Notification.sent_at.is_(None)))
+    assert refused.to_address == "ente@pec.example.it" and refused.claimed_at is None
+    assert "550" in refused.last_error
+    sent = db.session.scalar(select(Notification).where(Notification.sent_at.is_not(None)))
+    assert sent.to_address == applicant
 
 
 def test_a_refused_decision_sends_nothing(client, smtp):
