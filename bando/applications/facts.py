@@ -4,11 +4,21 @@ application still lacks, and the facts the lifecycle's guards see.
 No decision is taken here: the rules are in workflows/, this only reads the rows.
 """
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, func, literal, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from bando.applications.attachments import attachment_kinds
 from bando.applications.models import (
@@ -41,15 +51,18 @@ FIELD_LABELS = {
 # it brings back here). Each part of the union is one read, tagged; `first` and `second`
 # order the rows within it. A part whose parameter is None reads nothing.
 def _part(tag: str, name, number=None, note=None, order=(None, None)):
-    columns = (
+    def column(label, value, type_):
+        # A typed NULL: PostgreSQL resolves a union's column types part by part.
+        return (cast(null(), type_) if value is None else value).label(label)
+
+    return select(
         literal(tag, String).label("part"),
         name.label("name"),
-        (null() if number is None else number).label("number"),
-        (null() if note is None else note).label("note"),
-        (null() if order[0] is None else order[0]).label("first"),
-        (null() if order[1] is None else order[1]).label("second"),
+        column("number", number, BigInteger),
+        column("note", note, String),
+        column("first", order[0], Integer),
+        column("second", order[1], Integer),
     )
-    return select(*columns)
 
 
 APPLICATION_ID, EDITION_ID = bindparam("application_id"), bindparam("edition_id")
@@ -83,9 +96,19 @@ COMPLETENESS = union_all(
 ).order_by("first", "second")
 
 
+CALL_PARTS = ("call_neighbourhood", "call_guideline")
+APPLICATION_PARTS = ("neighbourhood", "guideline", "budget", "attachment")
+
+
 def completeness_rows(application_id: int | None, edition_id: int | None) -> dict[str, list]:
-    """The parts of COMPLETENESS for one application and one call, by tag."""
-    parts: dict[str, list] = defaultdict(list)
+    """The parts of COMPLETENESS for one application and one call, by tag: only those
+    read (a call's rules asked of rows read without the call fail, not look empty)."""
+    parts: dict[str, list] = {
+        tag: []
+        for tags, given in ((CALL_PARTS, edition_id), (APPLICATION_PARTS, application_id))
+        if given is not None
+        for tag in tags
+    }
     rows = db.session.execute(
         COMPLETENESS, {"application_id": application_id, "edition_id": edition_id}
     )

@@ -168,6 +168,17 @@ RELEASE = (
     .where(OUTBOX.c.id == bindparam("release_id"))
     .values(claimed_at=None, last_error=bindparam("release_error", type_=OUTBOX.c.last_error.type))
 )
+# Claimed but never handed to the server (the one before them found it unreachable):
+# pending again, and their claim was no attempt.
+RELEASE_UNTRIED = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("untried_ids", expanding=True)))
+    .values(
+        claimed_at=None,
+        attempts=OUTBOX.c.attempts - 1,
+        last_error=bindparam("untried_error", type_=OUTBOX.c.last_error.type),
+    )
+)
 MARK_SENT = (
     update(OUTBOX)
     .where(OUTBOX.c.id.in_(bindparam("sent_ids", expanding=True)))
@@ -207,7 +218,9 @@ def _send(app, claimed, release_rest, run=_committed, mark=None) -> int:
             if smtp is None and config.get("MAIL_SERVER"):
                 try:
                     smtp = _connect(config)
-                except (OSError, smtplib.SMTPException) as error:
+                # Also a configuration it cannot use (a port that is not a number, a
+                # password beyond ASCII): no connection, so nothing was sent.
+                except Exception as error:
                     run(*_release(notification.id, f"connessione SMTP: {error}"))
                     release_rest(f"connessione SMTP: {error}")
                     app.logger.warning("mail: cannot reach %s: %s", config["MAIL_SERVER"], error)
@@ -287,10 +300,13 @@ def send_queued(app, ids: list[int]) -> int:
     cannot take goes back to the queue.
 
     A request's messages tell of one move: they are claimed together (committed before the
-    first is sent) and those sent are marked together once the last has gone. A crash in
-    between leaves them claimed, never sent again by themselves (see `uncertain`). On one
-    connection of its own in autocommit: each claim and each mark is a single statement,
-    committed by itself, with no transaction to open and close around it."""
+    first is sent) and those sent are marked together once the last has gone; those never
+    handed to the server (it could not be reached, an error stopped the sending) go back
+    to the queue with no attempt counted. A crash in between leaves them claimed, never
+    sent again by themselves (see `uncertain`).
+
+    On one connection of its own in autocommit: each claim and each mark is a single
+    statement, committed by itself, with no transaction to open and close around it."""
     with db.engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -302,13 +318,17 @@ def send_queued(app, ids: list[int]) -> int:
         claimed = iter(sorted(rows, key=attrgetter("id")))
 
         def release_rest(error):
-            for row in claimed:
-                run(*_release(row.id, error))
+            untried = [row.id for row in claimed]
+            if untried:
+                run(RELEASE_UNTRIED, {"untried_ids": untried, "untried_error": error[:2000]})
 
         sent = []
         try:
             return _send(app, claimed, release_rest, run, mark=sent.append)
         finally:
+            # Whatever stopped the sending, what it never reached goes back to the queue
+            # and what went out is marked.
+            release_rest("invio interrotto")
             if sent:
                 run(*_mark_sent(*sent))
 

@@ -33,7 +33,7 @@ from bando.applications.attachments import (
     next_missing_kind,
     store_attachment,
 )
-from bando.applications.facts import call_rules, proposal_of, submission_problems
+from bando.applications.facts import call_rules, proposal_of, submission_problems, written
 from bando.applications.lifecycle import check, fire
 from bando.applications.operations import (
     applications_at_limit,
@@ -257,8 +257,9 @@ SECTION_OF = {
 def section_progress(application) -> list[Section]:
     """Which sections of the saved draft hold everything the call asks for (the same rules
     as the submission's); the partners are optional, complete once one is named."""
+    rows = written(application, with_call=True)
     rules = proposal_problems(
-        proposal_of(application), call_rules(application.edition), complete=True
+        proposal_of(application, rows), call_rules(application.edition, rows), complete=True
     )
     broken = {SECTION_OF.get(key.split(".")[0], "piano") for key in rules}
     present = {a.kind for a in application.attachments}

@@ -240,14 +240,32 @@ def test_a_request_whose_server_is_down_leaves_all_its_messages_to_cron(app, cli
     port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = free_port()  # nobody listens there
     request_documents(client, "cdq-giu")
-    db.session.expire_all()
-    rows = db.session.scalars(select(Notification)).all()
-    assert len(rows) == 2
-    assert all(n.claimed_at is None and n.sent_at is None for n in rows)
-    assert all("SMTP" in n.last_error for n in rows)
+    assert_back_in_the_queue("connessione SMTP")
     app.config["MAIL_PORT"] = port
     assert send_pending(app) == 2
     assert len(smtp.messages()) == 2
+
+
+def test_a_mail_setting_that_cannot_be_used_leaves_the_messages_to_cron(app, client, smtp):
+    """A port that is not a number: no connection, so nothing sent and nothing left
+    claimed (it was left claimed, as if interrupted mid-way, before)."""
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = "venticinque"
+    request_documents(client, "cdq-porta")
+    assert_back_in_the_queue("connessione SMTP")
+    app.config["MAIL_PORT"] = port
+    assert send_pending(app) == 2
+
+
+def assert_back_in_the_queue(error: str):
+    """The request's two messages pending again, with `error`; the first one's attempt
+    counted, the other's not (it was never handed to the server)."""
+    db.session.expire_all()
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert len(rows) == 2
+    assert all(n.claimed_at is None and n.sent_at is None for n in rows)
+    assert all(error in n.last_error for n in rows), [n.last_error for n in rows]
+    assert [n.attempts for n in rows] == [1, 0]
 
 
 def test_an_address_the_server_refuses_waits_and_the_others_go(client, smtp):
