@@ -168,8 +168,8 @@ RELEASE = (
     .where(OUTBOX.c.id == bindparam("release_id"))
     .values(claimed_at=None, last_error=bindparam("release_error", type_=OUTBOX.c.last_error.type))
 )
-# Claimed but never handed to the server (the one before them found it unreachable):
-# pending again, and their claim was no attempt.
+# Claimed but never handed to the server (it could not be reached, or an error stopped
+# the sending before them): pending again, and their claim was no attempt.
 RELEASE_UNTRIED = (
     update(OUTBOX)
     .where(OUTBOX.c.id.in_(bindparam("untried_ids", expanding=True)))
