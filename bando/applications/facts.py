@@ -167,6 +167,14 @@ def attached_kinds(application: Application, rows: dict[str, list] | None = None
     return frozenset(row.name for row in rows["attachment"])
 
 
+def complete_proposal_problems(application: Application, rows: dict[str, list]) -> dict:
+    """The call's rules on the proposal as written, everything a submission needs asked
+    for, by field; `rows`: its parts of COMPLETENESS, the call's included."""
+    return proposal_problems(
+        proposal_of(application, rows), call_rules(application.edition, rows), complete=True
+    )
+
+
 def submission_problems(application: Application) -> list[str]:
     """Everything missing, in Italian; an empty list means the application is complete."""
     problems = []
@@ -175,9 +183,7 @@ def submission_problems(application: Application) -> list[str]:
     if not application.summary.strip():
         problems.append("manca la sintesi del progetto")
     rows = written(application, with_call=True)
-    rules = proposal_problems(
-        proposal_of(application, rows), call_rules(application.edition, rows), complete=True
-    )
+    rules = complete_proposal_problems(application, rows)
     for field, messages in rules.items():
         label = FIELD_LABELS.get(field.split(".")[0], "piano economico")
         problems.extend(f"{label}: {message}" for message in messages)

@@ -33,7 +33,11 @@ from bando.applications.attachments import (
     next_missing_kind,
     store_attachment,
 )
-from bando.applications.facts import call_rules, proposal_of, submission_problems, written
+from bando.applications.facts import (
+    complete_proposal_problems,
+    submission_problems,
+    written,
+)
 from bando.applications.lifecycle import check, fire
 from bando.applications.operations import (
     applications_at_limit,
@@ -70,7 +74,6 @@ from bando.core.operations import OperationError, commit
 from bando.core.ratelimit import limited
 from bando.core.schemas import many_lines
 from bando.core.transitions import TransitionRefused
-from workflows.proposal import proposal_problems
 
 bp = Blueprint("applicant", __name__)
 
@@ -257,10 +260,7 @@ SECTION_OF = {
 def section_progress(application) -> list[Section]:
     """Which sections of the saved draft hold everything the call asks for (the same rules
     as the submission's); the partners are optional, complete once one is named."""
-    rows = written(application, with_call=True)
-    rules = proposal_problems(
-        proposal_of(application, rows), call_rules(application.edition, rows), complete=True
-    )
+    rules = complete_proposal_problems(application, written(application, with_call=True))
     broken = {SECTION_OF.get(key.split(".")[0], "piano") for key in rules}
     present = {a.kind for a in application.attachments}
     complete = {
