@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
 from num2words import num2words
+from pydantic import TypeAdapter
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_JUSTIFY, TA_LEFT, TA_RIGHT
@@ -119,6 +120,22 @@ class LetterData:
     privacy_url: str = ""
     portal_url: str = ""
     extra: dict = field(default_factory=dict)
+
+
+# What a letter says, kept as issued (Letter.content): a protocolled letter is a record of
+# what was sent, and the rows it was read from go on changing (a reserve funded later, an
+# exemption declared, an address moved).
+_RECORD = TypeAdapter(LetterData)
+
+
+def as_record(data: LetterData) -> dict:
+    """The letter's data as JSON values (times as ISO 8601 in UTC)."""
+    return _RECORD.dump_python(data, mode="json")
+
+
+def from_record(record: dict) -> LetterData:
+    """The data as_record wrote: the same letter, the same bytes."""
+    return _RECORD.validate_python(record)
 
 
 WITHHOLDING_BP = 400  # 4 % (art. 28, comma 2, D.P.R. 600/1973)

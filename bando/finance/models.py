@@ -1,12 +1,12 @@
-"""An outgoing letter's record: its protocol, given once, so that a letter made again is
-the same letter."""
+"""An outgoing letter's record: its protocol, given once, and what it says, kept as issued,
+so that a letter made again is the same letter."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bando.core.extensions import db
@@ -40,5 +40,8 @@ class Letter(db.Model):
     number: Mapped[int] = mapped_column(Integer)  # outgoing protocol, per call, gap-free
     protocol: Mapped[str] = mapped_column(String(40), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the letter says, as issued (bando.finance.letters.as_record): made again, it says
+    # the same whatever changed since. Empty for letters issued before it was kept.
+    content: Mapped[dict | None] = mapped_column(JSON)
 
     application: Mapped[Application] = relationship()

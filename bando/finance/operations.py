@@ -1,6 +1,7 @@
 """The letters of a call: which letter each proposal gets, its protocol (given once, gap-free
-per call, under the edition's row lock), its data read from the rows, its PDF (signed where
-a certificate is configured), and all of a call's letters as a ZIP that streams.
+per call, under the edition's row lock), its data read from the rows when it is issued and
+kept as issued, its PDF (signed where a certificate is configured), and all of a call's
+letters as a ZIP that streams.
 
 Flush, never commit: the caller commits.
 """
@@ -122,6 +123,7 @@ def issue(applications: Iterable[Application], actor=None) -> list[Letter]:
             protocol=protocol_of(application.edition, number),
             issued_at=utcnow(),
         )
+        letter.content = letters.as_record(letter_data(letter))
         db.session.add(letter)
         db.session.flush()
         audit.append(
@@ -309,10 +311,14 @@ def letter_data(letter: Letter, config=None) -> letters.LetterData:
 
 
 def letter_pdf(letter: Letter, config=None) -> bytes:
-    """The letter's PDF: the same rows give the same bytes (unless signed: a signature
-    carries its own time)."""
+    """The letter's PDF, as it was issued: the same bytes every time (unless signed: a
+    signature carries its own time)."""
     config = config if config is not None else current_app.config
-    data = letter_data(letter, config)
+    data = (
+        letters.from_record(letter.content)
+        if letter.content is not None
+        else letter_data(letter, config)  # issued before the content was kept
+    )
     pdf = letters.render(data)
     if signing.configured(config):
         pdf = signing.sign(

@@ -134,6 +134,30 @@ def test_the_other_kinds(app, client):
     assert response.status_code == 404
 
 
+def test_a_letter_says_what_it_said_when_issued(app, client):
+    """A protocolled letter is the record of what was sent: the rows it was read from go on
+    changing (an exemption declared, an address moved, a name corrected), the letter not."""
+    world = letters_world()
+    headers = token(client, world["finance"])
+    first, reserve = world["first"], world["reserve"]
+    award_pdf = issued_letter(client, headers, first, "award")
+    reserve_pdf = get_letter(client, headers, reserve, "reserve")
+    first.organisation.withholding_exempt = True
+    first.organisation.withholding_reason = "ONLUS (art. 16 D.Lgs. 460/1997)"
+    first.organisation.address = "via dei Cipressi 9, 20100 Milano"
+    reserve.organisation.name = "Nome Corretto APS"
+    db.session.commit()
+    assert get_letter(client, headers, first, "award") == award_pdf
+    assert get_letter(client, headers, reserve, "reserve") == reserve_pdf
+    assert "Nome Corretto" not in read(reserve_pdf)
+    # A letter issued before what it says was kept is read from the rows as they are.
+    letter = operations.letter_of(first, "award")
+    letter.content = None
+    db.session.commit()
+    text = read(get_letter(client, headers, first, "award"))
+    assert "via dei Cipressi 9" in text and "non è assoggettato" in text
+
+
 def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner, tmp_path):
     world = letters_world()
     edition = world["edition"]
