@@ -1,14 +1,17 @@
 """Money is integer euro-cents. Amounts travel as strings with two decimals ("16000.00")."""
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal
 
 # A ceiling far above any grant call, so an absurd figure is refused rather than stored.
 MAX_CENTS = 100_000_000_00
 
-ITALIAN_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+$")
+ITALIAN_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(\.[0-9]{3})+")
+# Digits with a decimal point, as written once the Italian separators are read: no exponent
+# ("1e3" is a typing slip more often than a thousand), no NaN, no digits of other scripts.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 class AmountError(ValueError):
@@ -30,16 +33,13 @@ def parse_cents(text, *, allow_zero: bool = True) -> int:
         raw = str(text).strip().replace("€", "").replace(" ", "")
         if not raw:
             raise AmountError("importo mancante")
-        if "," in raw or ITALIAN_THOUSANDS.match(raw):
+        if "," in raw or ITALIAN_THOUSANDS.fullmatch(raw):
             # Italian writing: the dot groups thousands ("6.000" is six thousand), the
             # comma marks the decimals. "6000.00", the API's form, has no such groups.
             raw = raw.replace(".", "").replace(",", ".")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise AmountError(f"«{text}» non è un importo valido") from None
-    if not value.is_finite():
-        raise AmountError(f"«{text}» non è un importo valido")
+        if not PLAIN_NUMBER.fullmatch(raw):
+            raise AmountError(f"«{text}» non è un importo valido")
+        value = Decimal(raw)
     if value < 0:
         raise AmountError("l'importo non può essere negativo")
     # Before quantize, which cannot represent huge exponents like 1e30.

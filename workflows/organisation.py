@@ -171,7 +171,7 @@ def organisation_problems(data: dict) -> dict[str, list[str]]:
         add("vat_number", problem)
     if problem := legal_form_problem(data["legal_form"]):
         add("legal_form", problem)
-    if not EMAIL_RE.match(data["pec"].strip()):
+    if not EMAIL_RE.fullmatch(data["pec"].strip()):
         add("pec", "indirizzo PEC non valido")
     if data.get("withholding_exempt") and not (data.get("withholding_reason") or "").strip():
         add(

@@ -55,7 +55,7 @@ def normalise_email(email) -> str:
 
 
 def check_new_user(email: str, password: str, role: str, *, unique: bool = True) -> None:
-    if not EMAIL_RE.match(email):
+    if not EMAIL_RE.fullmatch(email):
         raise UserError("email", "indirizzo email non valido")
     if role not in ROLES:
         raise UserError("role", f"ruolo sconosciuto: {role} (ammessi: {', '.join(ROLES)})")
@@ -305,7 +305,7 @@ def confirm_email(token: str, *, now: datetime | None = None) -> User:
 def request_confirmation(email: str, *, now=None) -> None:
     """A new confirmation link for `email`, when it is an unconfirmed account's; the
     caller answers the same whatever the address."""
-    user = user_by_email(email) if EMAIL_RE.match(normalise_email(email)) else None
+    user = user_by_email(email) if EMAIL_RE.fullmatch(normalise_email(email)) else None
     if user is not None:
         send_confirmation(user, now=now)
 

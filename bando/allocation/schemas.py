@@ -101,7 +101,7 @@ class SimulationQuery(BaseModel):
     )
     min_partial_share: str | None = Field(
         default=None,
-        pattern=r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$",
+        pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$",
         description="a share between 0 and 1, at most four decimals",
         examples=["0.5"],
     )

@@ -71,7 +71,7 @@ def _text(max_length: int, pattern: re.Pattern | None = None, hint: str = "", em
             raise _Invalid("non può essere vuoto")
         if len(value) > max_length:
             raise _Invalid(f"troppo lungo ({len(value)} caratteri, al massimo {max_length})")
-        if value and pattern is not None and not pattern.match(value):
+        if value and pattern is not None and not pattern.fullmatch(value):
             raise _Invalid(f"«{value}» non è valido: {hint}")
         return value
 

@@ -44,3 +44,12 @@ def place_errors(form, errors: dict) -> dict[str, list[str]]:
             continue
         field.errors = [*field.errors, *messages]
     return loose
+
+
+def offer_row(rows: FieldList) -> bool:
+    """One more empty row to type into, while the list is under its limit (WTForms refuses
+    an entry beyond max_entries with an error, not a message); False at the limit."""
+    if rows.max_entries is not None and len(rows.entries) >= rows.max_entries:
+        return False
+    rows.append_entry()
+    return True

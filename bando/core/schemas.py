@@ -25,10 +25,12 @@ from pydantic import (
 from bando.core.timeutil import to_rome
 from scoring.money import MAX_CENTS, AmountError, cents_to_str, parse_cents
 
-AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
+AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]{1,2})?$"
 # The validation context of a response built from bando's own rows (Out.of).
 OWN = "own_rows"
-_AMOUNT = re.compile(AMOUNT_PATTERN)
+# The whole text, in ASCII digits: Python's \d takes other scripts' digits and its $ a
+# final newline, and "9000.5\n" must not become 9000.05.
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 
 def _amount_in(value: Any, info: ValidationInfo) -> int:
@@ -43,7 +45,7 @@ def api_amount(value: Any) -> int:
     ValueError saying why, in Italian."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('importo da scrivere come testo con due decimali, ad es. "1500.00"')
-    if not _AMOUNT.match(value):
+    if not _AMOUNT.fullmatch(value):
         try:  # say why, as the pages would: negative, three decimals, absurd…
             parse_cents(value)
         except AmountError as error:
@@ -68,6 +70,16 @@ Cents = Annotated[
     PlainSerializer(cents_to_str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["16000.00"]}),
 ]
+
+
+def _positive(cents: int) -> int:
+    if cents <= 0:
+        raise ValueError("l'importo deve essere maggiore di zero")
+    return cents
+
+
+# An amount that must be more than nothing (an expense, a receipt's sum).
+PositiveCents = Annotated[Cents, AfterValidator(_positive)]
 
 # A moment: stored in UTC, sent with the Europe/Rome offset.
 Moment = Annotated[

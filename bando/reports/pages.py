@@ -33,7 +33,7 @@ from bando.applications.pages.forms import api_amount, remap_rows
 from bando.calls.models import budget_categories
 from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
-from bando.core.forms import place_errors
+from bando.core.forms import offer_row, place_errors
 from bando.core.operations import OperationError, commit
 from bando.core.ratelimit import limited
 from bando.core.schemas import field_errors, many_lines
@@ -65,7 +65,7 @@ RULE_LABELS = {
 }
 
 
-ROW = re.compile(r"expenses-(\d{1,4})-")
+ROW = re.compile(r"expenses-([0-9]{1,4})-")
 
 
 class ExpenseRowForm(Form):
@@ -219,10 +219,11 @@ def applicant_report(application_id):
     if not form.validate_on_submit():
         abort(400)
     if form.add_row.data:
-        if len(form.expenses) < EXPENSES_LIMIT:
-            form.expenses.append_entry()
+        if offer_row(form.expenses):
             _set_choices(form, application)
-        flash(_("Riga aggiunta. I file scelti vanno selezionati di nuovo."), "info")
+            flash(_("Riga aggiunta. I file scelti vanno selezionati di nuovo."), "info")
+        else:
+            flash(_("Al massimo %(num)s righe.", num=EXPENSES_LIMIT), "warning")
         return _page(application, form)
     data, rows, errors = report_from_form(form)
     try:

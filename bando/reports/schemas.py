@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from bando.core.schemas import Cents, Line, Moment, Out, Schema, Text
+from bando.core.schemas import Cents, Line, Moment, Out, PositiveCents, Schema, Text
 
 EXPENSES_LIMIT = 200  # far above any real report of a small local project
 
@@ -13,7 +13,7 @@ EXPENSES_LIMIT = 200  # far above any real report of a small local project
 class ExpenseIn(Schema):
     category: Annotated[Line(40), Field(min_length=1, description="one of the call's categories")]
     description: Annotated[Line(500), Field(min_length=1)]
-    amount: Cents
+    amount: PositiveCents
     document: Annotated[Line(200), Field(min_length=1, description="the receipt's number and date")]
 
 

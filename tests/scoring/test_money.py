@@ -37,8 +37,12 @@ def test_parse_cents_reads_api_and_italian_forms(text, cents):
     [
         ("-1.00", "negativo"),
         ("0.001", "due decimali"),
-        ("1e-30", "due decimali"),
-        ("1e30", "fuori misura"),
+        # No exponents (a typing slip, not a thousand) and no other script's digits.
+        ("1e3", "non è un importo"),
+        ("1e-30", "non è un importo"),
+        ("1e30", "non è un importo"),
+        ("\u0661\u0662\u0663", "non è un importo"),
+        ("1.2.3", "non è un importo"),
         ("9" * 40, "fuori misura"),
         ("NaN", "non è un importo"),
         ("Infinity", "non è un importo"),

@@ -52,6 +52,7 @@ from bando.applications.operations import (
 )
 from bando.applications.pages.forms import (
     BLANK_ROWS,
+    MAX_ROWS,
     ApplicationForm,
     ConfirmForm,
     CreateForm,
@@ -68,7 +69,7 @@ from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.formatting import dated
-from bando.core.forms import place_errors
+from bando.core.forms import offer_row, place_errors
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError, commit
 from bando.core.ratelimit import limited
@@ -310,14 +311,14 @@ def _form_for(application, formdata=None):
         }
         form = ApplicationForm(formdata=None, data=data)
         for _row in range(BLANK_ROWS):
-            form.budget.append_entry()
-            form.partners.append_entry()
+            offer_row(form.budget)
+            offer_row(form.partners)
     else:
         form = ApplicationForm(formdata=formdata)
         for rows in (form.budget, form.partners):
             # Always one blank row to type into, whatever the browser sent back.
             if not rows.entries or any(rows.entries[-1].data.values()):
-                rows.append_entry()
+                offer_row(rows)
     form.neighbourhood.choices = [("", _("— scegliere —"))] + [
         (h.slug, h.name) for h in edition.neighbourhoods
     ]
@@ -400,9 +401,11 @@ def edit(application_id):
     upload = _chosen_file()
     if form.add_budget_row.data or form.add_partner_row.data:
         rows = form.budget if form.add_budget_row.data else form.partners
-        rows.append_entry()
-        _set_category_choices(form, application)
-        flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
+        if offer_row(rows):
+            _set_category_choices(form, application)
+            flash(_("Riga aggiunta. Ricordarsi di salvare la bozza."), "info")
+        else:
+            flash(_("Al massimo %(num)s righe.", num=MAX_ROWS), "warning")
         if upload is not None and _store(application, form.kind.data, upload, form):
             commit()
             flash(_("Documento caricato."), "success")

@@ -288,7 +288,19 @@ def test_api_amounts_are_only_the_api_form(client, edition):
     draft = client.post("/api/v1/applications", headers=headers, json={"edition": edition.code})
     url = f"/api/v1/applications/{draft.get_json()['id']}"
     # The Italian way ("1,500" is one euro and a half there) is for the pages, not the API.
-    for amount in ("1,500", "1.500,00", "1500.001", "-5.00", "1e3", 1500, 15.5):
+    # A final newline or another script's digits are not an amount: "9000.5\n" was 9000.05.
+    for amount in (
+        "1,500",
+        "1.500,00",
+        "1500.001",
+        "-5.00",
+        "1e3",
+        1500,
+        15.5,
+        "9000.5\n",
+        "100.00\n",
+        "\u0661\u0662\u0663.00",
+    ):
         response = client.patch(url, headers=headers, json={"requested_amount": amount})
         assert response.status_code == 422, amount
         assert list(response.get_json()["errors"]) == ["requested_amount"], amount

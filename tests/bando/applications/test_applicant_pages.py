@@ -337,6 +337,32 @@ def started_draft(client, edition):
     return db.session.scalar(select(Application))
 
 
+def test_fifty_budget_lines_are_the_limit_not_an_error(client, edition):
+    application = started_draft(client, edition)
+    url = f"/domande/{application.id}"
+    lines = {}
+    for i in range(50):
+        lines |= {
+            f"budget-{i}-category": "materiali",
+            f"budget-{i}-description": f"Voce {i}",
+            f"budget-{i}-amount": "250,00",
+        }
+    form = {**proposal_form(edition), **lines}
+    # Saved, and the page shown again with all fifty: no blank row beyond the limit.
+    assert client.post(url, data=form).status_code == 302
+    db.session.refresh(application)
+    assert len(application.budget_lines) == 50
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="budget-49-amount"' in page.text and 'name="budget-50-amount"' not in page.text
+    assert 'name="add_budget_row"' not in page.text
+    assert 'name="add_partner_row"' in page.text
+    # A request for a 51st row says so, and keeps what was typed.
+    response = client.post(url, data={**form, "title": "Merende al parco", "add_budget_row": "1"})
+    assert response.status_code == 200
+    assert "Al massimo 50 righe" in response.text and "Merende al parco" in response.text
+
+
 def test_buttons_are_buttons_and_no_id_is_used_twice(app, client, edition):
     application = started_draft(client, edition)
     app.config["WTF_CSRF_ENABLED"] = True  # as in production: every form renders its token

@@ -200,6 +200,8 @@ def test_only_the_owner_files_and_nobody_else_sees_it(app, client):
     [
         (lambda b: b["expenses"][0].update(amount="-5.00"), "expenses.0.amount"),
         (lambda b: b["expenses"][0].update(amount=100), "expenses.0.amount"),
+        # The table refuses an expense of nothing: it was a 500.
+        (lambda b: b["expenses"][0].update(amount="0.00"), "expenses.0.amount"),
         (lambda b: b["expenses"][0].update(category="viaggi"), "expenses.0.category"),
         (lambda b: b["expenses"][0].update(description="riga\nspezzata"), "expenses.0.description"),
         (lambda b: b["expenses"][0].update(document=""), "expenses.0.document"),

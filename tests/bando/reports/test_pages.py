@@ -102,12 +102,14 @@ def test_bad_rows_are_refused_in_italian_and_nothing_is_written(app, client):
     data = form(
         r0=("personale", "Educatori", "-5", "Fattura 1"),
         r1=("materiali", "", "100,00", ""),
+        r2=("materiali", "Nulla", "0", "Fattura 2"),
     )
     data["people_reached"] = "molte"
     refused = client.post(f"/domande/{application.id}/rendicontazione", data=data)
     assert refused.status_code == 422
     page = text(refused)
     assert "l'importo non può essere negativo" in page
+    assert "l'importo deve essere maggiore di zero" in page
     assert "non può essere vuoto" in page
     assert "Scrivere un numero intero" in page
     # What was typed stays in the form.
