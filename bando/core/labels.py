@@ -11,10 +11,10 @@ from flask_babel import gettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from bando.core.formatting import dated
 from workflows import application as application_machine
 from workflows import diagram
 from workflows.machine import gettext_noop
-from workflows.timezone import rome
 
 
 def state_label(state: str | None, machine=application_machine) -> str:
@@ -25,9 +25,20 @@ def state_label(state: str | None, machine=application_machine) -> str:
     return gettext(text) if text else state
 
 
-# Events of an application's audit trail that are not moves of its machine.
+# Events of an application's audit trail that are not moves of its machine: every trigger
+# written with an application's id has its words here (tests/bando/core/test_labels.py).
 OTHER_TRIGGER_LABELS = {
     "issue_letter": gettext_noop("Lettera del Comune emessa"),
+    "tick_check": gettext_noop("Verifica di un requisito formale"),
+    "recuse": gettext_noop("Astensione di un componente della commissione"),
+    "submit_review": gettext_noop("Valutazione di un componente della commissione"),
+    "reopen_review": gettext_noop("Valutazione riaperta"),
+    "top_up_award": gettext_noop("Integrazione del contributo"),
+    "pay_advance": gettext_noop("Pagamento dell'anticipo"),
+    "pay_balance": gettext_noop("Pagamento del saldo"),
+    "record_recovery": gettext_noop("Recupero di somme versate"),
+    "accept_expense": gettext_noop("Spesa ammessa"),
+    "reject_expense": gettext_noop("Spesa non ammessa"),
 }
 
 
@@ -71,7 +82,7 @@ def event_note(event) -> str:
         return _("protocollo %(protocol)s", protocol=payload["protocol"])
     if payload.get("integration_deadline"):
         deadline = datetime.fromisoformat(payload["integration_deadline"])
-        return _("rispondere %(when)s", when=rome(deadline, "entro il"))
+        return _("rispondere %(when)s", when=dated(deadline, "entro", time=True))
     return ""
 
 

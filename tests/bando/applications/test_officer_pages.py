@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import render_template
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from bando.accounts.models import Organisation
@@ -506,10 +507,13 @@ def test_timeline_in_italian_with_rome_times(app, desk):
     assert "15/03/2030 ore 10:30" in html
     assert "Richiesta di integrazione (soccorso istruttorio)" in html
     assert "Presentata → Integrazione richiesta" in html
-    assert "rispondere entro il 25/03/2030 alle ore 23:59" in html
+    assert "rispondere entro il 25/03/2030 ore 23:59" in html
     assert "Motivazione: Manca lo statuto." in html
     assert desk["officer"].email not in html  # staff appear by role
     assert "istruttore" in html
+    with app.test_request_context(), force_locale("en"):
+        html = render_template("applications/_timeline.html", events=events)
+    assert "answer by 25/03/2030 at 23:59" in html
 
 
 def test_come_funziona_shows_the_table_drawn_from_the_machine(client, app):
