@@ -31,6 +31,9 @@ STATES = (
     "revoked",
 )
 
+# The states in which the officer's check of admissibility is still open.
+UNDER_CHECK = ("submitted", "integration_requested", "rejection_notified")
+
 STATE_LABELS = {
     "draft": gettext_noop("Bozza"),
     "submitted": gettext_noop("Presentata"),

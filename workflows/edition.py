@@ -63,7 +63,7 @@ TRANSITIONS = [
         "source": "closed",
         "dest": "ranked",
         "roles": ("officer", SYSTEM),
-        "guards": ("all_eligible_scored",),
+        "guards": ("admissibility_concluded", "all_eligible_scored"),
     },
     {"trigger": "allocate", "source": "ranked", "dest": "allocated", "roles": ("officer", SYSTEM)},
     # A call file loaded again, while nobody has applied: the new dates may open or close the
@@ -106,6 +106,9 @@ class Facts:
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     unscored_eligible: int = 0  # eligible applications still waiting for their scores
+    # applications whose admissibility is still being checked (submitted, asked for
+    # documents, under a notice before rejection)
+    under_check: int = 0
     applications: int = 0  # applications of the edition, drafts included
 
 
@@ -128,6 +131,16 @@ def system_opens_only_within_dates(f: Facts) -> Refusal | None:
         return Refusal("not_yet_open", "la data di apertura del bando non è ancora arrivata")
     if f.closes_at is not None and f.now >= f.closes_at:
         return Refusal("deadline_passed", "il termine del bando è già scaduto")
+    return None
+
+
+def admissibility_concluded(f: Facts) -> Refusal | None:
+    # A proposal declared admissible after the ranking would be in no ranking at all.
+    if f.under_check:
+        return Refusal(
+            "admissibility_open",
+            f"domande con l'istruttoria di ammissibilità ancora aperta: {f.under_check}",
+        )
     return None
 
 
@@ -174,6 +187,7 @@ GUARDS = {
     for g in (
         system_opens_only_within_dates,
         system_closes_only_after_deadline,
+        admissibility_concluded,
         all_eligible_scored,
         no_applications,
         opening_not_postponed,

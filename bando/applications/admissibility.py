@@ -12,6 +12,7 @@ from bando.core import audit
 from bando.core.extensions import db
 from bando.core.operations import OperationError
 from workflows.admissibility import AdmissibilityFacts, Check, checklist, outstanding
+from workflows.application import UNDER_CHECK
 
 INACTIVE_STATES = ("draft", "withdrawn")
 
@@ -76,7 +77,7 @@ def tick(application: Application, officer: User, code: str, passed: bool, note:
         raise OperationError(
             422, "controllo sconosciuto", {"code": [f"il bando non prevede «{code}»"]}
         )
-    if application.state not in ("submitted", "integration_requested", "rejection_notified"):
+    if application.state not in UNDER_CHECK:
         raise OperationError(409, "l'istruttoria di questa domanda è conclusa", code="decided")
     row = db.session.scalar(
         select(AdmissibilityTick).where(

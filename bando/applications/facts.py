@@ -258,6 +258,16 @@ def unscored_eligible(edition) -> int:
     )
 
 
+@edition_fact("under_check")
+def under_check(edition) -> int:
+    return db.session.scalar(
+        select(func.count(Application.id)).where(
+            Application.edition_id == edition.id,
+            Application.state.in_(application_machine.UNDER_CHECK),
+        )
+    )
+
+
 @edition_fact("applications")
 def applications_of_edition(edition) -> int:
     return db.session.scalar(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from bando.accounts.models import User
 from bando.applications.models import Application, BudgetLine
-from bando.calls.lifecycle import fire_edition
+from bando.calls.lifecycle import fire_edition, lock_edition
 from bando.calls.models import Edition, Neighbourhood
 from bando.core import audit
 from bando.core.extensions import db
@@ -180,11 +180,33 @@ def compute(edition: Edition) -> Ranking:
         raise OperationError(409, str(error), code="draws_disagree") from None
 
 
+def ties_to_draw(edition: Edition) -> list[set[int]]:
+    """The groups of proposals only a draw can order now (none when the ranking can be
+    computed); refused, saying why, while scoring is incomplete."""
+    try:
+        with collector_paused():
+            rank(candidates(edition), rules_of(edition), draws_of(edition))
+    except UnbreakableTie as tie:
+        return [set(group) for group in tie.id_groups]
+    except IncompleteScoring as error:
+        raise OperationError(409, str(error), code="scoring_incomplete") from None
+    except RankingError as error:
+        raise OperationError(409, str(error), code="draws_disagree") from None
+    return []
+
+
 def record_draw(edition: Edition, officer: User, order: list[int], witnesses: str) -> Draw:
-    """A draw ordering proposals of the call (their application ids, first drawn first)."""
+    """A draw ordering proposals of the call (their application ids, first drawn first):
+    only between proposals that only a draw can part, and under the call's lock, so that
+    two draws never order the same tie in two ways (the ranking could then never be made)."""
+    edition = lock_edition(edition.id)
     if edition.state != "closed":
         raise OperationError(
             409, "il sorteggio si fa prima di approvare la graduatoria", code="not_closed"
+        )
+    if not witnesses.strip():
+        raise OperationError(
+            422, "sorteggio non valido", {"witnesses": ["indicare chi era presente al sorteggio"]}
         )
     ids = {a.id for a in scored_applications(edition)}
     unknown = [i for i in order if i not in ids]
@@ -193,6 +215,13 @@ def record_draw(edition: Edition, officer: User, order: list[int], witnesses: st
             422,
             "sorteggio non valido",
             {"order": ["almeno due domande valutate del bando, ciascuna una volta"]},
+        )
+    if not any(set(order) <= group for group in ties_to_draw(edition)):
+        raise OperationError(
+            409,
+            "nessuna parità da sorteggiare tra queste domande: la graduatoria le ordina già "
+            "(o un sorteggio precedente lo ha fatto)",
+            code="no_tie",
         )
     draw = Draw(
         edition_id=edition.id,

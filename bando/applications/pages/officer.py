@@ -48,7 +48,7 @@ bp = Blueprint("officer", __name__, url_prefix="/istruttoria")
 
 PER_PAGE = 25
 # The states of the admissibility check still open, oldest first in the machine's order.
-PENDING = ("submitted", "integration_requested", "rejection_notified")
+PENDING = machine.UNDER_CHECK
 # What the staff may list: everything past the draft (rules.can_see says the same).
 LISTED_STATES = tuple(s for s in machine.STATES if s != "draft")
 

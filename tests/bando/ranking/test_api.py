@@ -121,3 +121,22 @@ def test_ranking_is_refused_while_eligible_proposals_wait(app, client):
         f"/api/v1/editions/{edition.code}/ranking", headers=token(client, officer)
     )
     assert response.status_code == 409 and response.get_json()["code"] == "scoring_incomplete"
+
+
+def test_ranking_is_refused_while_a_proposal_is_still_being_checked(app, client):
+    # A proposal declared admissible after the ranking would be in no ranking at all.
+    edition, officer, members, (a, b) = committee_world(proposals=2)
+    b.state = "submitted"
+    db.session.commit()
+    score_all(client, edition, members, [a], [(35, 25, 20)])
+    path = f"/api/v1/editions/{edition.code}/ranking"
+    headers = token(client, officer)
+    response = client.post(path, headers=headers)
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "admissibility_open"
+    db.session.expire_all()
+    assert db.session.scalar(select(Edition.state).where(Edition.id == edition.id)) == "closed"
+    # The check concluded (here: not admissible), the call is ranked.
+    db.session.get(type(b), b.id).state = "ineligible"
+    db.session.commit()
+    assert client.post(path, headers=headers).status_code == 201

@@ -6,6 +6,7 @@ import csv
 import html as html_module
 import io
 
+import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from bando.calls.models import Edition
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.operations import OperationError
 from bando.evaluation import operations as evaluation
 from bando.evaluation.models import Draw
 from bando.ranking import operations
@@ -197,10 +199,34 @@ def test_no_approval_while_the_call_is_open_or_scores_are_missing(app, client):
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.trigger == "rank")) is None
 
 
-def test_discordant_draws_are_a_message_not_a_500(app, client):
+def test_a_draw_orders_only_a_tie_that_needs_it_and_only_once(app, client):
     edition, officer, members, (a, b, c, d) = tied_world()
+    for order in ([a.id, b.id], [b.id, d.id]):  # a and d are parted by their points
+        with pytest.raises(OperationError) as refused:
+            operations.record_draw(edition, officer, order, "la commissione")
+        assert refused.value.code == "no_tie"
+    with pytest.raises(OperationError) as refused:
+        operations.record_draw(edition, officer, [b.id, c.id], "  ")
+    assert list(refused.value.errors) == ["witnesses"]
     operations.record_draw(edition, officer, [b.id, c.id], "prima")
-    operations.record_draw(edition, officer, [c.id, b.id], "seconda")
+    db.session.commit()
+    # The tie is settled: a second draw, the other way round, would leave the call with
+    # no ranking at all.
+    with pytest.raises(OperationError) as refused:
+        operations.record_draw(edition, officer, [c.id, b.id], "seconda")
+    assert refused.value.code == "no_tie"
+    db.session.rollback()
+    assert operations.draws_of(edition) == [[b.id, c.id]]
+
+
+def test_discordant_draws_are_a_message_not_a_500(app, client):
+    # Two draws ordering one tie two ways, as a database written before the draws were
+    # checked may hold.
+    edition, officer, members, (a, b, c, d) = tied_world()
+    for order, witnesses in (([b.id, c.id], "prima"), ([c.id, b.id], "seconda")):
+        db.session.add(
+            Draw(edition_id=edition.id, order=order, witnesses=witnesses, drawn_by_id=officer.id)
+        )
     db.session.commit()
     login(client, officer)
     page = client.get(f"/istruttoria/bandi/{edition.code}/graduatoria")
