@@ -20,7 +20,7 @@ from bando.core.extensions import db, limiter
 from bando.core.mail import queue_mail
 from bando.core.operations import OperationError
 from bando.core.ratelimit import Backoff
-from bando.core.schemas import field_errors
+from bando.core.schemas import field_errors, one_line
 from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
 from workflows.organisation import EMAIL_RE, clean_organisation, organisation_problems
@@ -31,6 +31,7 @@ DUPLICATE_TAX_CODE = (
 )
 # Said to an administrator creating a staff user only: a registration never tells.
 DUPLICATE_EMAIL = "esiste già un utente con questo indirizzo email"
+EMAIL_LENGTH, NAME_LENGTH = 254, 200  # the columns' (bando/accounts/models.py)
 
 # Sign-in: five failures free, then one attempt at a time, 30 s, 1, 2, 4, 8 min, then
 # 15 min between attempts; LOGIN_BACKOFF in the settings changes any of these.
@@ -54,7 +55,19 @@ def normalise_email(email) -> str:
     return (email or "").strip().lower() if isinstance(email, str) else ""
 
 
+def _line(field: str, value: str, max_length: int) -> str:
+    """A one-line value as the API's schemas take it (Line): what the command line and the
+    pages pass here is checked once more."""
+    if len(value) > max_length:
+        raise UserError(field, f"al massimo {max_length} caratteri")
+    try:
+        return one_line(value)
+    except ValueError as error:
+        raise UserError(field, str(error)) from None
+
+
 def check_new_user(email: str, password: str, role: str, *, unique: bool = True) -> None:
+    _line("email", email, EMAIL_LENGTH)
     if not EMAIL_RE.fullmatch(email):
         raise UserError("email", "indirizzo email non valido")
     if role not in ROLES:
@@ -87,7 +100,7 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         organisation=organisation,
-        full_name=full_name,
+        full_name=_line("full_name", full_name or "", NAME_LENGTH),
         email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)

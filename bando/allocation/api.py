@@ -37,7 +37,7 @@ def allocation_view(edition: Edition, allocation: Allocation, rules_used) -> dic
             "mode": rules_used.mode,
             "on_insufficient": rules_used.on_insufficient,
             "min_partial_share": rules_used.min_partial_share_bp / 10000,
-            "cap": rules_used.cap_cents / 100,
+            "cap": rules_used.cap_cents,
         },
         "decisions": [
             {

@@ -24,11 +24,18 @@ class DecisionOut(Out):
     reserve_position: int | None
 
 
+class RulesUsed(Out):
+    mode: Literal["single_ranking", "area_quotas_then_pool"]
+    on_insufficient: Literal["stop", "skip", "partial"]
+    min_partial_share: float = Field(description="a share of the request, 0..1 (a ratio)")
+    cap: Cents
+
+
 class AllocationOut(Out):
     edition: str
     committed: Cents
     residual: Cents
-    rules: dict = Field(description="mode, on_insufficient, min_partial_share, cap")
+    rules: RulesUsed = Field(description="the rules this allocation followed")
     decisions: list[DecisionOut]
 
 

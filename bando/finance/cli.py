@@ -31,6 +31,10 @@ def letters_command(edition_code, out):
     edition = db.session.scalar(select(Edition).where(Edition.code == edition_code))
     if edition is None:
         raise click.ClickException(f"no such call: {edition_code}")
+    # Before any letter is issued: a ZIP that cannot be written issues nothing.
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise click.ClickException(f"no such folder: {folder}")
     try:
         expire_due_in(edition)  # committed apart: its locks come before the call's
         issued = operations.issue_edition(edition)
@@ -53,9 +57,11 @@ def letters_command(edition_code, out):
             with open(partial, "wb") as handle:
                 for chunk in operations.zip_stream(counted()):
                     handle.write(chunk)
-        except BaseException:
+        except BaseException as error:
             if os.path.exists(partial):
                 os.remove(partial)
+            if isinstance(error, OSError):  # no room, no permission: said, not a traceback
+                raise click.ClickException(f"{out}: {error.strerror or error}") from None
             raise
     # Written whole or not at all: a ZIP cut short by an error never takes the name.
     os.replace(partial, out)

@@ -223,7 +223,7 @@ def _timeline(application: Application) -> list:
     return [e for e in events_of_application(application.id) if e.trigger in machine.TRIGGER_LABELS]
 
 
-def _render_view(application, *, form=None, refusal=None, problems=(), status=200):
+def _render_view(application, *, form=None, refusal=None, problems=(), typed_tick=None, status=200):
     checks = admissibility.checks_of(application)
     ticks = {
         t.code: t
@@ -242,7 +242,7 @@ def _render_view(application, *, form=None, refusal=None, problems=(), status=20
             checks=checks,
             outstanding=outstanding(checks),
             ticks=ticks,
-            tick_form=TickForm(formdata=None),
+            typed_tick=typed_tick,
             can_tick=open_check,
             decisions=available_decisions(application),
             decision_labels=DECISION_LABELS,
@@ -292,14 +292,24 @@ def tick(application_id):
     if not rules.can_decide_admissibility(current_user, application):
         abort(404)
     form = TickForm()
-    back = url_for(".application", application_id=application.id, _anchor="controlli")
+
+    def refused(problems):
+        # The page again, with what was typed in the check's form and why it was refused.
+        if form.code.data not in dict(admissibility.manual_checks(application)):
+            reason = _("Controllo non registrato: %(reason)s", reason=" ".join(problems))
+            return _render_view(application, refusal=reason.rstrip("."), status=422)
+        typed = {
+            "code": form.code.data,
+            "outcome": form.outcome.data,
+            "note": form.note.data or "",
+            "problems": problems,
+        }
+        return _render_view(application, typed_tick=typed, status=422)
+
     if not form.validate_on_submit():
-        problems = [str(m) for f in (form.code, form.outcome, form.note) for m in f.errors]
-        flash(
-            _("Controllo non registrato: %(reason)s.", reason=" ".join(problems).rstrip(".")),
-            "danger",
-        )
-        return redirect(back)
+        if "csrf_token" in form.errors:
+            abort(400)
+        return refused([str(m) for f in (form.code, form.outcome, form.note) for m in f.errors])
     try:
         admissibility.tick(
             application,
@@ -311,11 +321,11 @@ def tick(application_id):
         commit()
     except OperationError as error:
         db.session.rollback()
-        detail = "; ".join(m for messages in error.errors.values() for m in messages)
-        flash(_("Controllo non registrato: %(reason)s.", reason=detail or error.message), "danger")
-        return redirect(back)
+        return refused(
+            [m for messages in error.errors.values() for m in messages] or [error.message]
+        )
     flash(_("Esito del controllo registrato."), "success")
-    return redirect(back)
+    return redirect(url_for(".application", application_id=application.id, _anchor="controlli"))
 
 
 def _deadline_after(days: int):

@@ -50,6 +50,22 @@ def test_cli_refuses_bad_users_and_creates_nothing(runner):
             ["--role", "applicant", "--email", "c@example.it", "--password", PASSWORD],
             "organisation",
         ),
+        # A control character or a name longer than its column, as the pages refuse them.
+        (["--role", "officer", "--email", "a\x01b@example.it", "--password", PASSWORD], "U+0001"),
+        (
+            ["--role", "officer", "--email", "d@example.it", "--password", PASSWORD]
+            + ["--name", "Nome\x07Strano"],
+            "U+0007",
+        ),
+        (
+            ["--role", "officer", "--email", "e@example.it", "--password", PASSWORD]
+            + ["--name", "N" * 201],
+            "al massimo 200 caratteri",
+        ),
+        (
+            ["--role", "officer", "--email", "f" * 250 + "@example.it", "--password", PASSWORD],
+            "al massimo 254 caratteri",
+        ),
     ]
     for args, message in cases:
         result = runner.invoke(args=["users", "create", *args])

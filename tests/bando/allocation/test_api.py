@@ -157,6 +157,9 @@ def test_the_simulation_writes_nothing_and_the_run_does_what_it_showed(app, clie
     assert [d["outcome"] for d in own["decisions"]] == ["funded", "funded", "reserve", "funded"]
     # Partial: A gets the 100 left (a quarter of 400 < half): refused, B is funded.
     assert alternative["rules"]["on_insufficient"] == "partial"
+    # Money as the API writes it everywhere: a string with two decimals, not a float.
+    assert own["rules"]["cap"] == f"{edition.budget_cap_cents // 100}.00"
+    assert alternative["rules"]["min_partial_share"] == 0.5
     assert [d["reason"] for d in alternative["decisions"]][2] == "PARTIAL_TOO_SMALL"
     assert (count(AuditEvent), count(Award), count(AllocationRun)) == before
     bad = client.get(

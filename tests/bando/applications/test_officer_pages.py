@@ -403,10 +403,14 @@ def test_a_reason_the_api_would_refuse_is_refused_by_the_page_too(client, desk, 
     manual(None, desk)
     noted = client.post(
         f"/istruttoria/domande/{application.id}/controlli",
-        data={"code": "firma", "outcome": "passed", "note": "firma\x00 a pag. 3"},
+        data={"code": "firma", "outcome": "failed", "note": "firma\x00 a pag. 3"},
         follow_redirects=True,
     )
+    assert noted.status_code == 422
     assert "Controllo non registrato" in text(noted) and "U+0000" in text(noted)
+    # What was typed stays in the check's form, to be corrected.
+    assert ">firma\x00 a pag. 3</textarea>" in text(noted)
+    assert 'value="failed" id="tick-firma-failed" checked' in text(noted)
     assert db.session.scalar(select(func.count(AdmissibilityTick.id))) == 0
 
 

@@ -205,6 +205,12 @@ def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner
 
 def test_the_command_issues_and_refuses_an_unknown_call(app, runner, tmp_path):
     world = letters_world()
+    # A folder that does not exist: said before any letter is issued.
+    missing = tmp_path / "manca" / "lettere.zip"
+    result = runner.invoke(args=["letters", world["edition"].code, "--out", str(missing)])
+    assert result.exit_code == 1 and "no such folder" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert db.session.scalar(select(func.count(Letter.id))) == 0
     out = tmp_path / "lettere.zip"
     result = runner.invoke(args=["letters", world["edition"].code, "--out", str(out)])
     assert result.exit_code == 0, result.output
