@@ -1,5 +1,6 @@
 """Payments: which payment of an award is due now (the advance on acceptance, the balance
-after the approved report, the recovery when the advance exceeded the final contribution),
+after the approved report, the recovery when the advance exceeded the final contribution
+or the grant ended, revoked or renounced, after something was paid on it),
 the 4 % withholding (DPR 600/1973 art. 28) unless the organisation is exempt, and the
 recording of a payment by finance: once, whatever the retries.
 
@@ -61,8 +62,8 @@ def due_payments(application: Application) -> list[Due]:
     if award is None:
         return []
     paid = _paid_kinds(award)
-    if award.state == "revoked":
-        # A revoked grant gives back what was paid on it.
+    if award.state in ("revoked", "renounced"):
+        # A grant revoked, or renounced after its advance, gives back what was paid on it.
         given = award.paid_cents
         return [Due("recovery", given, 0)] if given > 0 and "recovery" not in paid else []
     if award.state != "active":

@@ -93,7 +93,16 @@ class Grant:
 
     @property
     def amount_cents(self) -> int:
-        return self.award.amount_cents
+        """The grant as it stands, as the budget counts it: the award, or the final
+        contribution once the report is approved (the money left over may fund others)."""
+        return self.award.committed_cents
+
+    @property
+    def modified_at(self):
+        report = self.application.report
+        approved = report.approved_at if report is not None else None
+        award = self.award
+        return award.ended_at or approved or award.accepted_at or award.decided_at
 
     @property
     def paid_cents(self) -> int:
@@ -142,6 +151,7 @@ def _active(edition: Edition):
             selectinload(Award.payments),
             selectinload(Application.organisation),
             selectinload(Application.neighbourhood),
+            selectinload(Application.report),
         )
     )
 
@@ -260,9 +270,7 @@ def giving_grant(grant: Grant) -> dict:
             }
         ],
         "url": grant.url,
-        "dateModified": _iso(
-            grant.award.ended_at or grant.award.accepted_at or grant.award.decided_at
-        ),
+        "dateModified": _iso(grant.modified_at),
     }
     if application.start_date and application.end_date:
         entry["plannedDates"] = [

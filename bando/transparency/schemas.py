@@ -26,7 +26,9 @@ class Art27Grant(Out):
     codice_fiscale: str | None = Field(
         description="the organisation's codice fiscale; null for a natural person (privacy)"
     )
-    importo: Cents = Field(description="the amount granted")
+    importo: Cents = Field(
+        description="the amount granted, or the final contribution once the report is approved"
+    )
     importo_erogato: Cents = Field(description="paid so far, net of recoveries")
     data_concessione: Day
     norma_titolo_attribuzione: str

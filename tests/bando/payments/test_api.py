@@ -4,6 +4,7 @@ request recorded once, the register (JSON and CSV, with cells neutralised), refu
 import csv
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from bando.budget.figures import figures
@@ -123,15 +124,17 @@ def test_the_register_of_the_call_as_json_and_csv(app, client):
     )
 
 
-def test_a_revoked_grant_gives_back_what_was_paid(app, client):
-    application, _, finance, officer = funded_world(10_000)
+@pytest.mark.parametrize("ended_by", ["revoke", "renounce"])
+def test_a_grant_ended_gives_back_what_was_paid(app, client, ended_by):
+    # Revoked by the officer, or renounced by the organisation after its advance.
+    application, owner, finance, officer = funded_world(10_000)
     assert post(client, application, finance, {"kind": "advance"}).status_code == 201
-    revoked = client.post(
-        f"/api/v1/applications/{application.id}/revoke",
+    ended = client.post(
+        f"/api/v1/applications/{application.id}/{ended_by}",
         json={"reason": "Progetto non avviato"},
-        headers=token(client, officer),
+        headers=token(client, officer if ended_by == "revoke" else owner),
     )
-    assert revoked.status_code == 200, revoked.get_json()
+    assert ended.status_code == 200, ended.get_json()
     url = f"/api/v1/applications/{application.id}/payments"
     due = client.get(url, headers=token(client, finance)).get_json()["due"]
     assert due == [

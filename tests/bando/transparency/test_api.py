@@ -15,6 +15,7 @@ from tests.allocation_factories import ranked_world
 from tests.bando.transparency.giving_schema import giving_validator
 from tests.bando.transparency.world import (
     ADVANCE,
+    FINAL,
     FORMULA_NAME,
     PERSON_TAX_CODE,
     allocated_world,
@@ -35,8 +36,10 @@ def test_the_art27_csv_lists_exactly_the_active_awards(app, client):
     assert sorted(row["protocollo"] for row in rows) == sorted(
         world[name].protocol for name in ACTIVE
     )
-    # …and each with the amount of its award, as the ledger holds it.
+    # …and each with the amount of its award as the ledger holds it: the final
+    # contribution once the report is approved.
     awards = {a.application_id: a.amount_cents for a in db.session.scalars(select(Award)).all()}
+    awards[world["closed"].id] = FINAL
     for row in rows:
         application = next(world[n] for n in ACTIVE if world[n].protocol == row["protocollo"])
         assert (
@@ -94,7 +97,7 @@ def test_the_360giving_package_passes_the_standards_schema(app, client):
         application = world[name]
         grant = grants[str(application.id)]
         assert grant["currency"] == "EUR"
-        assert grant["amountAwarded"] * 100 == application.award.amount_cents
+        assert grant["amountAwarded"] * 100 == application.award.committed_cents
         assert grant["fundingOrganization"] == [
             {"id": "IT-CF-01199250158", "name": "Comune di Milano"}
         ]

@@ -31,12 +31,12 @@ def test_the_call_page_lists_exactly_the_active_grants_with_their_total(app, cli
     html = text(client.get(f"/contributi-concessi/{edition.code}"))
     shown = [int(i) for i in re.findall(r'<tr data-application="(\d+)"', html)]
     assert sorted(shown) == sorted(world[name].id for name in ACTIVE)
-    total = sum(world[name].award.amount_cents for name in ACTIVE)
+    total = sum(world[name].award.committed_cents for name in ACTIVE)
     assert re.search(r"data-total><span[^>]*>[^<]*</span>" + re.escape(euro_it(total)), html)
     assert re.search(r"data-total-paid><span[^>]*>[^<]*</span>" + re.escape(euro_it(ADVANCE)), html)
     for name in ACTIVE:
         assert world[name].organisation.name in html
-        assert euro_it(world[name].award.amount_cents) in html
+        assert euro_it(world[name].award.committed_cents) in html
     for name in ("renounced", "revoked", "reserve", "not_funded"):
         assert f'data-application="{world[name].id}"' not in html
     # Who, by which rule and how (art. 27), and the three files, each of them served.
@@ -70,7 +70,7 @@ def test_the_index_lists_the_calls_with_their_count_and_total(app, client):
     html = text(client.get("/contributi-concessi"))
     row = re.search(rf'<tr data-edition="{edition.code}">(.*?)</tr>', html, re.S).group(1)
     assert f"/contributi-concessi/{edition.code}" in row
-    total = sum(world[name].award.amount_cents for name in ACTIVE)
+    total = sum(world[name].award.committed_cents for name in ACTIVE)
     assert 'data-count="3"' in row
     assert re.search(r"data-total>.*?" + re.escape(euro_it(total)), row, re.S)
 
@@ -83,7 +83,8 @@ def test_the_project_page_shows_a_funded_project_and_only_those(app, client):
     assert application.organisation.name in html
     assert application.neighbourhood.name in html
     assert application.summary in html
-    assert re.search(r"data-amount>\s*" + re.escape(euro_it(application.award.amount_cents)), html)
+    amount = euro_it(application.award.committed_cents)
+    assert re.search(r"data-amount>\s*" + re.escape(amount), html)
     assert re.search(r"data-paid>\s*" + re.escape(euro_it(0)), html)
     for name in ("renounced", "revoked", "reserve", "not_funded"):
         url = f"/contributi-concessi/{edition.code}/progetti/{world[name].id}"

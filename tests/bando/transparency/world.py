@@ -9,6 +9,7 @@ from tests.lifecycle_factories import put_in_state
 # A natural person's codice fiscale (a sole trader): never published.
 PERSON_TAX_CODE = "RSSMRA85T10A562S"
 ADVANCE = 100_00
+FINAL = 80_00
 FORMULA_NAME = '=HYPERLINK("http://evil.example/x","clicca")'
 
 
@@ -16,7 +17,8 @@ def allocated_world():
     """Seven proposals, cap € 1.000: the first five are funded (300+200+100+150+250); the
     sixth (500) stays in reserve, the seventh is under the threshold. Then the second
     files its report, the third is closed, the fourth renounces and the fifth is revoked
-    (the 400 freed do not cover the reserve's 500). The second was paid its advance.
+    (the 400 freed do not cover the reserve's 500). The second was paid its advance; the
+    third's report gave a final contribution of 80.
 
     Returns (edition, officer, {name: application}) with the names active_funded,
     reported, closed, renounced, revoked, reserve, not_funded."""
@@ -45,6 +47,8 @@ def allocated_world():
     # Half of the second's 200 paid as the advance.
     db.session.add(Payment(award=world["reported"].award, kind="advance", amount_cents=ADVANCE))
     put_in_state(world["closed"], "closed")
+    # Its report approved with 80 of its 100: the final contribution.
+    world["closed"].award.final_amount_cents = FINAL
     owner = rows[3][1]
     allocation.renounce(world["renounced"], owner)
     allocation.revoke(world["revoked"], officer, "attività non svolte")
