@@ -62,9 +62,7 @@ class Award(db.Model):
     @property
     def paid_cents(self) -> int:
         """Paid to the beneficiary, net of what it gave back."""
-        return sum(
-            -p.amount_cents if p.kind == "recovery" else p.amount_cents for p in self.payments
-        )
+        return sum(p.signed_cents for p in self.payments)
 
     @property
     def committed_cents(self) -> int:
@@ -92,7 +90,19 @@ class Payment(db.Model):
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reference: Mapped[str] = mapped_column(String(100), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    # A client may retry the same payment: the key makes the retry a no-op.
+    # A client may retry the same payment: the key makes the retry a no-op. Each user's
+    # keys are their own: bando.payments.operations stores the user's id and the key's digest.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     award: Mapped[Award] = relationship(back_populates="payments")
+
+    @property
+    def signed_cents(self) -> int:
+        """As the register adds it up: a recovery is money given back, negative (the SQL
+        twin is bando.budget.figures.SIGNED_PAYMENT)."""
+        return -self.amount_cents if self.kind == "recovery" else self.amount_cents
+
+    @property
+    def net_cents(self) -> int:
+        """What reached the beneficiary (or came back, negative)."""
+        return self.signed_cents - self.withholding_cents

@@ -96,9 +96,7 @@ def edition_payments(user, code):
     return Register.of(
         {
             "edition": code,
-            "paid": sum(
-                -p.amount_cents if p.kind == "recovery" else p.amount_cents for p in payments
-            ),
+            "paid": sum(p.signed_cents for p in payments),
             "withholding": sum(p.withholding_cents for p in payments),
             "payments": [operations.payment_view(p) for p in payments],
         }

@@ -1,5 +1,6 @@
 """The payment register as CSV (cells that a spreadsheet would run as formulas are
-neutralised by bando.core.csvfile)."""
+neutralised by bando.core.csvfile); a recovery is negative, so that the columns add up to
+what was paid net of what came back."""
 
 from bando.core.csvfile import csv_bytes
 from bando.core.timeutil import to_rome
@@ -30,9 +31,9 @@ def register_csv(payments) -> bytes:
                 application.organisation.name,
                 application.organisation.tax_code,
                 str(KIND_LABELS[p.kind]),
-                cents_to_str(p.amount_cents),
+                cents_to_str(p.signed_cents),
                 cents_to_str(p.withholding_cents),
-                cents_to_str(p.amount_cents - p.withholding_cents),
+                cents_to_str(p.net_cents),
                 p.reference,
             ]
         )

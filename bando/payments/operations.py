@@ -13,6 +13,7 @@ already recorded instead of a second one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,9 @@ KIND_LABELS = {
     "balance": _l("Saldo"),
     "recovery": _l("Recupero"),
 }
+# The operations' messages are Italian, as every refusal of the API, whatever the page's
+# language: the kind's own word, not the page's label.
+KIND_WORDS = {"advance": "anticipo", "balance": "saldo", "recovery": "recupero"}
 TRIGGERS = {"advance": "pay_advance", "balance": "pay_balance", "recovery": "record_recovery"}
 KEY_LIMIT = 100
 
@@ -92,10 +96,17 @@ def due_payments(application: Application) -> list[Due]:
     return due
 
 
-def by_key(key: str) -> Payment | None:
+def _stored_key(actor: User, key: str) -> str:
+    """Keys belong to the user who sent them (as bando.core.idempotency's): two finance
+    officers' "1" are two keys. The digest keeps the user's id and a 100-character key
+    within the column."""
+    return f"{actor.id}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def by_key(actor: User, key: str) -> Payment | None:
     return db.session.scalar(
         select(Payment)
-        .where(Payment.idempotency_key == key)
+        .where(Payment.idempotency_key == _stored_key(actor, key))
         .execution_options(populate_existing=True)
     )
 
@@ -111,8 +122,14 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
-def _replay(existing: Payment, application: Application, kind: str) -> Payment:
-    if existing.award.application_id != application.id or existing.kind != kind:
+def _replay(existing: Payment, application: Application, kind: str, reference: str) -> Payment:
+    """The payment a key recorded, when the request is the same again; 422 otherwise (a
+    changed reference would be silently dropped)."""
+    if (
+        existing.award.application_id != application.id
+        or existing.kind != kind
+        or existing.reference != reference
+    ):
         message = "questa chiave di idempotenza è già stata usata per un altro pagamento"
         raise OperationError(
             422, message, {"Idempotency-Key": [message]}, code="idempotency_key_reused"
@@ -135,18 +152,18 @@ def record_payment(
     key = check_key(key)
     if kind not in KIND_LABELS:
         raise OperationError(422, "tipo di pagamento non valido", {"kind": ["tipo non valido"]})
-    if key and (existing := by_key(key)) is not None:
-        return _replay(existing, application, kind), False
+    if key and (existing := by_key(actor, key)) is not None:
+        return _replay(existing, application, kind, reference), False
     write_lock(application.edition)
     # Inside the lock: a twin request may have committed while this one waited.
-    if key and (existing := by_key(key)) is not None:
-        return _replay(existing, application, kind), False
+    if key and (existing := by_key(actor, key)) is not None:
+        return _replay(existing, application, kind, reference), False
     db.session.refresh(application)
     if application.award is not None:
         db.session.refresh(application.award)
     due = next((d for d in due_payments(application) if d.kind == kind), None)
     if due is None:
-        label = str(KIND_LABELS[kind]).lower()
+        label = KIND_WORDS[kind]
         raise OperationError(
             409,
             f"nessun {label} da registrare ora per questa domanda",
@@ -161,7 +178,7 @@ def record_payment(
         paid_at=now,
         reference=reference,
         recorded_by_id=actor.id,
-        idempotency_key=key,
+        idempotency_key=_stored_key(actor, key) if key else None,
     )
     db.session.add(payment)
     db.session.flush()
@@ -202,9 +219,10 @@ def pay_once(
         return result
     except IntegrityError:
         db.session.rollback()
-        if key and (existing := by_key(key)) is not None:
+        key = check_key(key)
+        if key and (existing := by_key(actor, key)) is not None:
             application = db.session.get(Application, application_id)
-            return _replay(existing, application, kind), False
+            return _replay(existing, application, kind, reference), False
         raise OperationError(
             409,
             "il pagamento è già stato registrato da un'altra operazione: ricaricare la pagina",

@@ -153,7 +153,7 @@ def register(code):
         edition=edition,
         payments=payments,
         kind_labels=KIND_LABELS,
-        paid=sum(-p.amount_cents if p.kind == "recovery" else p.amount_cents for p in payments),
+        paid=sum(p.signed_cents for p in payments),
         withholding=sum(p.withholding_cents for p in payments),
     )
 

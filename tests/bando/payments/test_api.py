@@ -72,6 +72,18 @@ def test_a_retried_request_with_its_key_records_nothing_new(app, client):
     assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
     bad = post(client, application, finance, {"kind": "advance"}, key="con spazi e à")
     assert bad.status_code == 400 and "Idempotency-Key" in bad.get_json()["errors"]
+    # So is the same key with another reference: it would be dropped without a word.
+    changed = post(
+        client, application, finance, {"kind": "advance", "reference": "altro"}, "mandato-2020-001"
+    )
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
+    # Keys belong to who sent them: another officer's "mandato-2020-001" is a new request,
+    # refused here because the advance is paid, not the first officer's payment replayed.
+    colleague = create_user("finance")
+    db.session.commit()
+    theirs = post(client, application, colleague, {"kind": "advance"}, key="mandato-2020-001")
+    assert theirs.status_code == 409 and theirs.get_json()["code"] == "payment_not_due"
+    assert count(Payment) == 1
 
 
 def test_only_finance_pays_and_bad_input_changes_nothing(app, client):
@@ -145,4 +157,12 @@ def test_a_grant_ended_gives_back_what_was_paid(app, client, ended_by):
     assert post(client, application, finance, {"kind": "recovery"}).status_code == 201
     money = figures(application.edition)
     assert (money["committed"], money["paid"]) == (0, 0)
+    # In the register the recovery is negative: its column adds up to what was paid.
+    exported = client.get(
+        f"/api/v1/editions/{application.edition.code}/payments.csv",
+        headers=token(client, finance),
+    )
+    rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert [row["importo_lordo"] for row in rows] == ["5000.00", "-5000.00"]
+    assert rows[1]["importo_netto"] == "-5000.00"
     assert client.get(url, headers=token(client, finance)).get_json()["due"] == []

@@ -59,6 +59,10 @@ def test_finance_pays_the_advance_once_from_its_pages(app, client):
     # Paid: nothing due now.
     assert "Anticipo € 5.000,00" not in text(client.get(f"/contabilita/bandi/{code}"))
     assert "Nessun pagamento di questo tipo" in text(client.get(url))
+    # A second advance under another key, on the English page: the refusal's words are
+    # the operation's own, not half of them in the page's language.
+    refused = text(client.post(f"{url}?lang=en", data={"key": "altra", "reference": "x"}))
+    assert "nessun anticipo da registrare ora" in refused and "nessun advance" not in refused
 
 
 def test_a_bad_reference_is_refused_and_nothing_is_paid(app, client):
