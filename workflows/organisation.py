@@ -4,7 +4,13 @@ bando.organisations, which can see the table)."""
 
 import re
 
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
 from stdnum.it import codicefiscale, iva
 
 # The non-profit legal forms the call admits, code → label shown to people.
@@ -117,6 +123,8 @@ def tax_code_problem(value: str) -> str | None:
             "averlo copiato bene"
         )
     except InvalidComponent:
+        if len(number) == 11:
+            return f"codice fiscale non valido: {NOT_ISSUED}"
         return "codice fiscale non valido: la data di nascita che contiene non esiste"
     except (InvalidLength, ValidationError):
         return (
@@ -126,11 +134,23 @@ def tax_code_problem(value: str) -> str | None:
     return None
 
 
+# An 11-digit number whose check digit is right but whose office code (digits 8 to 10) no
+# office has (stdnum it.iva).
+NOT_ISSUED = (
+    "nessun numero di questa forma può essere stato attribuito (il codice dell'ufficio, "
+    "le cifre dall'ottava alla decima, non esiste): controllare di averlo copiato bene"
+)
+
+
 def vat_number_problem(value: str) -> str | None:
     try:
         iva.validate(value)
     except InvalidChecksum:
         return "partita IVA non valida: la cifra di controllo non torna"
+    except InvalidComponent:
+        return f"partita IVA non valida: {NOT_ISSUED}"
+    except InvalidFormat:
+        return "partita IVA non valida: sono 11 cifre, e le prime sette non tutte zero"
     except ValidationError:
         return "partita IVA non valida: sono 11 cifre"
     return None

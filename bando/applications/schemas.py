@@ -7,10 +7,12 @@ output and the OpenAPI components all come from it, and the pages send the same 
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from stdnum.it import codicefiscale
 
 from bando.core.schemas import Cents, Day, EventOut, Line, Moment, Out, Schema, Text
 from workflows.application import STATES
+from workflows.organisation import tax_code_problem
 
 LIST_LIMIT = 50  # budget lines, partners, guidelines: far above any real proposal
 # The pages of GET /applications; an offset beyond any real table (and within a 32-bit
@@ -20,9 +22,20 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 1_000_000
 
 
+def _partner_tax_code(value: str | None) -> str | None:
+    """As people type it ("011 9925 0158", lower case, a space pasted at the end): kept
+    compact, and checked as the organisation's own."""
+    number = codicefiscale.compact(value or "")
+    if not number:
+        return None
+    if problem := tax_code_problem(number):
+        raise ValueError(problem)
+    return number
+
+
 class PartnerFields(Schema):
     name: Annotated[Line(300), Field(min_length=1)]
-    tax_code: Line(16) | None = None
+    tax_code: Annotated[Line(40) | None, AfterValidator(_partner_tax_code)] = None
     role: Line(300) = ""
 
 

@@ -36,6 +36,8 @@ def test_tax_codes_of_entities_and_persons(code):
         ("1234567", "11 cifre"),
         ("RSSMRA85T10A562", "16 caratteri"),
         ("", "11 cifre"),
+        # Right check digit, but an office code (digits 8-10) no office has: no birth date.
+        ("98123456786", "codice dell'ufficio"),
     ],
 )
 def test_wrong_tax_codes_say_why(code, words):
@@ -47,6 +49,8 @@ def test_the_vat_number_is_optional_and_checked():
     assert organisation_problems({**VALID, "vat_number": "97071260158"}) == {}
     problems = organisation_problems({**VALID, "vat_number": "97071260151"})
     assert "partita IVA" in problems["vat_number"][0]
+    for number, words in (("12345678901", "codice dell'ufficio"), ("00000000000", "zero")):
+        assert words in organisation_problems({**VALID, "vat_number": number})["vat_number"][0]
 
 
 @pytest.mark.parametrize(

@@ -357,3 +357,23 @@ def test_listing_documents_does_not_read_the_files(client, edition):
     rows = application.attachments
     assert rows and all("data" not in inspect(row).dict for row in rows)  # not loaded
     assert rows[0].data.startswith(b"%PDF-")  # loaded when asked for
+
+
+def test_a_partners_tax_code_is_kept_compact_and_checked(client, edition):
+    _, headers = register(client)
+    draft = client.post("/api/v1/applications", headers=headers, json={"edition": edition.code})
+    url = f"/api/v1/applications/{draft.get_json()['id']}"
+    typed = [
+        {"name": "Comune", "tax_code": "011 9925 0158"},
+        {"name": "Persona", "tax_code": "rssmra85t10a562s "},
+        {"name": "Senza", "tax_code": ""},
+    ]
+    saved = client.patch(url, headers=headers, json={"partners": typed})
+    assert saved.status_code == 200, saved.get_json()
+    codes = [p["tax_code"] for p in saved.get_json()["partners"]]
+    assert codes == ["01199250158", "RSSMRA85T10A562S", None]
+    refused = client.patch(
+        url, headers=headers, json={"partners": [{"name": "X", "tax_code": "123"}]}
+    )
+    assert refused.status_code == 422
+    assert "11 cifre" in refused.get_json()["errors"]["partners.0.tax_code"][0]
