@@ -3,8 +3,10 @@ approval (verbale) as a PDF, with every proposal's points per criterion, its tot
 position and its outcome, the committee and the dates of their declarations."""
 
 import io
+from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from babel.numbers import format_decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from reportlab.lib import colors
@@ -19,6 +21,16 @@ from bando.core.formatting import moment
 from bando.core.timeutil import utcnow
 from bando.ranking.models import RankingEntry
 from workflows.timezone import on
+
+# The aggregation as the minute names it, in Italian.
+AGGREGATION_WORDS = {"mean": "media", "median": "mediana"}
+
+
+def _points_it(value) -> str:
+    """Points as an Italian reads them in the minute, "28,00" (the files keep "28.00")."""
+    if value in (None, ""):
+        return ""
+    return format_decimal(Decimal(str(value)), format="#,##0.00", locale="it")
 
 
 def outcome(entry: RankingEntry) -> str:
@@ -111,7 +123,8 @@ def minute_pdf(edition: Edition, entries: list[RankingEntry], committee: list[di
             f"Base giuridica: {edition.legal_basis or '—'}. Graduatoria approvata "
             f"{on('il', edition.ranking_published_at) if edition.ranking_published_at else '—'} "
             f"secondo i criteri del bando, con la soglia di finanziabilità di "
-            f"{edition.threshold}/100 e l'aggregazione «{edition.aggregation}» dei punteggi "
+            f"{edition.threshold}/100 e la "
+            f"{AGGREGATION_WORDS.get(edition.aggregation, edition.aggregation)} dei punteggi "
             f"dei commissari ({edition.reviews_required} valutazioni per domanda).",
             body,
         ),
@@ -137,8 +150,11 @@ def minute_pdf(edition: Edition, entries: list[RankingEntry], committee: list[di
     ]
     story += [Spacer(1, 3 * mm), _p("Graduatoria", styles["Heading4"])]
     shown = [0, 2, 3, 5] + list(range(7, len(header) - 1))  # position… points, total, outcome
+    numbers = range(7, 8 + len(edition.criteria))  # the points and the total
     data = [[_p(header[i], small) for i in shown]]
-    data += [[_p(row[i], small) for i in shown] for row in rows]
+    data += [
+        [_p(_points_it(row[i]) if i in numbers else row[i], small) for i in shown] for row in rows
+    ]
     grid = Table(data, repeatRows=1)
     grid.setStyle(
         TableStyle(

@@ -107,7 +107,9 @@ def test_preview_draw_approval_and_the_public_ranking(app, client):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(minute.data)).pages)
     for application in (a, b, c, d):
         assert application.protocol in text
-    assert "80.00" in text and "45.00" in text
+    # Points as an Italian reads them, and the aggregation in words.
+    assert "80,00" in text and "45,00" in text and "80.00" not in text
+    assert "la media dei punteggi" in text
     for member in members:
         assert member.full_name in text
     assert "dichiarazione di assenza di conflitti" in text
