@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 from werkzeug.exceptions import HTTPException
@@ -285,4 +285,17 @@ def token_required(*roles):
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
 def not_found(anything):
+    # This rule takes every method of every path: a path that exists with other methods
+    # answers 405 with them, as the routing would without it.
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+        try:
+            endpoint_name, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint_name != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        abort(405, valid_methods=allowed)
     abort(404, description=f"no such endpoint: /api/v1/{anything}")

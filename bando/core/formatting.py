@@ -86,8 +86,15 @@ def dated(value, preposition: str | None = None, time: bool = False, locale=None
     return text
 
 
+def sentence(text) -> str:
+    """A message closed by one full stop, whether or not it brought its own (a refusal
+    "Al massimo 5000 caratteri." after "Operazione non eseguita:")."""
+    return str(text).rstrip().rstrip(".") + "."
+
+
 def init_app(app):
     app.jinja_env.filters.update(money=money, day=day, moment=moment, clock=clock, share=share)
+    app.jinja_env.filters.update(sentence=sentence)
     # {{ closes_at|entro(time=True) }}, {{ day|dal }}: one filter per preposition.
     app.jinja_env.filters.update(dated=dated)
     for word in _PREPOSITIONS:

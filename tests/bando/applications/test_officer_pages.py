@@ -396,6 +396,7 @@ def test_a_reason_the_api_would_refuse_is_refused_by_the_page_too(client, desk, 
         assert step.status_code == 422
         html = text(step)
         assert "Operazione non eseguita:" in html and message in html
+        assert ".." not in html.split("Operazione non eseguita:")[1].split("</p>")[0]
         assert "Confermare l'esito?" not in html
     assert state_of(application) == "submitted"
     assert db.session.scalar(select(func.count(AuditEvent.id))) == 0

@@ -145,8 +145,11 @@ def test_editions_are_public_and_read_only(client, shipped):
         client.post("/api/v1/editions", json={"code": "x"}),
         client.delete("/api/v1/editions/cdq-2019"),
     ):
-        assert response.status_code in (404, 405) and "error" in response.get_json()
+        # The paths exist, read-only: 405 saying which methods they take.
+        assert response.status_code == 405 and "error" in response.get_json()
+        assert response.headers["Allow"] == "GET"
     assert client.get("/api/v1/editions/cdq-2019").status_code == 200
+    assert client.delete("/api/v1/nessuna/via").status_code == 404
 
 
 def _refs(node):
