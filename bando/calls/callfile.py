@@ -15,6 +15,7 @@ import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from bando.core.schemas import many_lines, one_line
 from bando.core.timeutil import ROME
 from scoring.money import AmountError, parse_cents
 
@@ -62,11 +63,20 @@ _REQUIRED = object()
 # Converters: value -> converted value, or _Invalid("why", in Italian).
 
 
-def _text(max_length: int, pattern: re.Pattern | None = None, hint: str = "", empty=False):
+def _text(
+    max_length: int, pattern: re.Pattern | None = None, hint: str = "", empty=False, lines=False
+):
+    # No control characters, and no line break unless `lines`: a title ends up in e-mail
+    # subjects and PDF lines, as the API's Line and Text (bando.core.schemas) say.
+    check = many_lines if lines else one_line
+
     def convert(value):
         if not isinstance(value, str):
             raise _Invalid(f"deve essere un testo, non {_kind(value)}")
-        value = value.strip()
+        try:
+            value = check(value)
+        except ValueError as error:
+            raise _Invalid(str(error)) from None
         if not value and not empty:
             raise _Invalid("non può essere vuoto")
         if len(value) > max_length:
@@ -276,7 +286,7 @@ EDITION_SPEC = {
     "closes_at": (_moment, _REQUIRED),
     "legal_basis": (_text(300), ""),
     "office": (_text(300), ""),
-    "description": (_text(20000, empty=True), ""),
+    "description": (_text(20000, empty=True, lines=True), ""),
     "project_starts_on": (_day, None),
     "project_ends_on": (_day, None),
     "protocol_prefix": (_text(20, PROTOCOL_PREFIX, "solo maiuscole, cifre e trattini"), None),
@@ -329,7 +339,7 @@ CRITERION_SPEC = {
 
 GUIDELINE_SPEC = {
     "code": (_text(20, GUIDELINE_CODE, "lettere, cifre, punto, trattino"), _REQUIRED),
-    "text": (_text(2000), _REQUIRED),
+    "text": (_text(2000, lines=True), _REQUIRED),
 }
 
 NEIGHBOURHOOD_SPEC = {

@@ -53,7 +53,18 @@ def _event(trigger: str, actor, edition: Edition, application=None, reason="", p
 # --- the committee --------------------------------------------------------------------------
 
 
+# Once the ranking is approved the committee's work is done: a member added later would
+# score nothing and only read every proposal.
+COMMITTEE_OPEN = ("draft", "open", "closed")
+
+
 def assign_evaluator(edition: Edition, officer: User, evaluator: User) -> Assignment:
+    if edition.state not in COMMITTEE_OPEN:
+        raise OperationError(
+            409,
+            "la graduatoria è già approvata: la commissione non si può più cambiare",
+            code="committee_closed",
+        )
     if evaluator.role != "evaluator" or not evaluator.active:
         raise OperationError(
             422, "non è un valutatore attivo", {"evaluator": ["scegliere un valutatore attivo"]}

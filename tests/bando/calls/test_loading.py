@@ -470,6 +470,20 @@ BROKEN = [
         "non è una linea di indirizzo di questo quartiere",
     ),
     (
+        "a control character in a one-line text",
+        'title = "Bando di prova"',
+        'title = "Bando\tdi prova"',
+        "edition.title",
+        "U+0009",
+    ),
+    (
+        "a cap written with an exponent",
+        'budget_cap = "',
+        'budget_cap = "1e5" # ',
+        "edition.budget_cap",
+        "non è un importo valido",
+    ),
+    (
         "notice days out of range",
         "integration_days = 10\n",
         "integration_days = 10\nrejection_notice_days = -1\n",

@@ -216,6 +216,12 @@ def test_the_officer_composes_the_committee(app, client):
     wrong = client.post(path, headers=headers, json={"evaluator": applicant.email})
     assert wrong.status_code == 422
     assert client.get(path, headers=token(client, evaluator)).status_code == 403
+    # Once the ranking is approved, a member added would only read every proposal.
+    latecomer = create_user("evaluator")
+    edition.state = "ranked"
+    db.session.commit()
+    late = client.post(path, headers=headers, json={"evaluator": latecomer.email})
+    assert late.status_code == 409 and late.get_json()["code"] == "committee_closed"
 
 
 def test_the_officer_takes_an_evaluator_off_the_committee_until_they_review(app, client):
