@@ -158,7 +158,7 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
     account_data = account
     errors: dict[str, list[str]] = {}
     try:
-        account = AccountRequest.model_validate(account, strict=False)
+        account = AccountRequest.model_validate(account)
     except ValidationError as error:
         errors = field_errors(error)
         account = None

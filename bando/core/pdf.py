@@ -94,10 +94,8 @@ def pdf_problem(
     if not data:
         return PROBLEMS["empty"]
     if len(data) > max_bytes:
-        return (
-            f"il file supera la dimensione massima di {max_bytes // MB} MB "
-            f"({len(data) / MB:.1f} MB)"
-        )
+        # Uploads are read only up to the limit and one byte: the file's size is not known.
+        return f"il file supera la dimensione massima di {max_bytes // MB} MB"
     if not data.startswith(b"%PDF-"):
         return PROBLEMS["not_pdf"]
     if seconds is None or memory_mb is None:

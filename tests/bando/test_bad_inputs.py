@@ -280,7 +280,8 @@ CASES = [
             w, c, budget=[{"category": "personale", "description": "x", "amount": "-100.00"}]
         ),
     ),
-    ("absurd amount", 422, "fuori misura", lambda w, c: patch(w, c, requested_amount="1e30")),
+    ("absurd amount", 422, "fuori misura", lambda w, c: patch(w, c, requested_amount="9" * 40)),
+    ("an exponent", 422, "non è un importo", lambda w, c: patch(w, c, requested_amount="1e30")),
     ("not an amount", 422, "non è un importo", lambda w, c: patch(w, c, requested_amount="tanti")),
     (
         "three decimals",

@@ -102,6 +102,16 @@ def test_a_duplicate_tax_code_is_still_refused(client):
     assert "già registrato" in again.get_json()["errors"]["organisation.tax_code"][0]
 
 
+def test_a_declaration_is_true_or_false_not_a_word(client):
+    # "yes" was taken as a declared exemption from the withholding.
+    body = registration()
+    body["organisation"]["withholding_exempt"] = "yes"
+    refused = client.post("/api/v1/accounts", json=body)
+    assert refused.status_code == 422
+    assert "organisation.withholding_exempt" in refused.get_json()["errors"]
+    assert count(Organisation) == 0
+
+
 # --- confirmation ---------------------------------------------------------------------------
 
 

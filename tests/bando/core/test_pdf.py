@@ -319,6 +319,12 @@ def test_what_is_not_a_usable_pdf_is_refused(data, message):
     assert message in pdf_problem(data, LIMIT, **BUDGET)
 
 
+def test_a_file_too_big_is_not_given_a_size_it_may_not_have():
+    # Uploads are read up to the limit and one byte: a 6 MB file was said to be 5.0 MB.
+    problem = pdf_problem(b"%PDF-" + b"\0" * (LIMIT + 1), LIMIT, **BUDGET)
+    assert problem == "il file supera la dimensione massima di 5 MB"
+
+
 def test_the_budget_comes_from_the_configuration(app):
     app.config.update(PDF_CHECK_SECONDS=1, PDF_CHECK_MEMORY_MB=64)
     # 60 MB in one stream: within the default budget's pypdf limit, not within 64 MB.
