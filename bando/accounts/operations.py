@@ -144,17 +144,9 @@ def _raw_organisation(errors: dict, account) -> dict:
     }
 
 
-def register_organisation(account: dict, *, now: datetime | None = None) -> User | None:
-    """Adds (does not commit) an organisation and its first applicant user, unconfirmed,
-    with the e-mail that confirms the address; from the API's payload (the registration
-    page sends the same shape).
-
-    Refuses with every problem found, by field (`organisation.tax_code`…): 409 when the
-    tax code is already registered (public: the organisations are listed), 422 otherwise.
-    An address that already has an account is never told apart from a new one: nothing is
-    created, the answer is the same, and the holder of the address gets an e-mail (None
-    is returned then)."""
-    now = now or utcnow()
+def registration_problems(account: dict) -> tuple[AccountRequest | None, dict | None, dict]:
+    """A registration checked, nothing written: (the payload read, the organisation's
+    columns, every problem by field — the tax code already registered among them)."""
     account_data = account
     errors: dict[str, list[str]] = {}
     try:
@@ -180,6 +172,21 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
             )
         except UserError as error:
             errors[error.field] = [error.message]
+    return account, fields, errors
+
+
+def register_organisation(account: dict, *, now: datetime | None = None) -> User | None:
+    """Adds (does not commit) an organisation and its first applicant user, unconfirmed,
+    with the e-mail that confirms the address; from the API's payload (the registration
+    page sends the same shape).
+
+    Refuses with every problem found, by field (`organisation.tax_code`…): 409 when the
+    tax code is already registered (public: the organisations are listed), 422 otherwise.
+    An address that already has an account is never told apart from a new one: nothing is
+    created, the answer is the same, and the holder of the address gets an e-mail (None
+    is returned then)."""
+    now = now or utcnow()
+    account, fields, errors = registration_problems(account)
     if errors:
         only_duplicates = all(
             m == DUPLICATE_TAX_CODE for messages in errors.values() for m in messages

@@ -23,10 +23,12 @@ from wtforms.validators import DataRequired, EqualTo
 from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
 from bando.accounts.operations import (
     CONFIRM_PATH,
+    REGISTRATION_REFUSED,
     attempt_sign_in,
     change_password,
     confirm_email,
     register_organisation,
+    registration_problems,
     request_confirmation,
     send_confirmation,
     user_for_confirmation,
@@ -203,29 +205,33 @@ def register():
     if current_user.is_authenticated:
         return redirect(landing(current_user))
     form = RegistrationForm()
-    if form.validate_on_submit():
-        organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
-        organisation["withholding_exempt"] = bool(organisation["withholding_exempt"])
-        account = {
-            "email": form.email.data or "",
-            "password": form.password.data or "",
-            "full_name": form.full_name.data or "",
-            "organisation": organisation,
-        }
-        try:
-            register_organisation(account)
-        except OperationError as error:
-            db.session.rollback()
-            place_errors(form, error.errors)
-            flash(
-                _("La registrazione non è andata a buon fine: correggere i campi indicati."),
-                "danger",
-            )
-        else:
-            # The same answer whether or not the address already had an account.
-            commit()
-            return redirect(url_for("auth.registered"))
-    return render_template("auth/register.html", form=form)
+    if not form.is_submitted():
+        return render_template("auth/register.html", form=form)
+    if not form.validate() and "csrf_token" in form.errors:
+        return render_template("auth/register.html", form=form), 400
+    organisation = {name: getattr(form, name).data for name in ORGANISATION_FIELDS}
+    organisation["withholding_exempt"] = bool(organisation["withholding_exempt"])
+    account = {
+        "email": form.email.data or "",
+        "password": form.password.data or "",
+        "full_name": form.full_name.data or "",
+        "organisation": organisation,
+    }
+    try:
+        if form.errors:  # the passwords differ: the rest is checked too, every problem at once
+            raise OperationError(422, REGISTRATION_REFUSED, registration_problems(account)[2])
+        register_organisation(account)
+    except OperationError as error:
+        db.session.rollback()
+        place_errors(form, error.errors)
+        flash(
+            _("La registrazione non è andata a buon fine: correggere i campi indicati."),
+            "danger",
+        )
+        return render_template("auth/register.html", form=form), 422
+    # The same answer whether or not the address already had an account.
+    commit()
+    return redirect(url_for("auth.registered"))
 
 
 @bp.route("/registrazione/inviata")

@@ -2,6 +2,7 @@
 
 import io
 import re
+from html import unescape
 
 import pytest
 from pypdf import PdfReader
@@ -279,8 +280,14 @@ def test_staff_and_anonymous_have_no_applicant_pages(client, edition):
 
 def test_a_for_profit_company_is_told_why(client):
     response = client.post("/registrazione", data=registration_form(legal_form="srl"))
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "scopo di lucro" in response.text
+    # Two passwords that differ do not hide the rest: every problem at once.
+    form = registration_form(legal_form="srl", tax_code="123", password_confirm="altra-cosa")
+    response = client.post("/registrazione", data=form)
+    assert response.status_code == 422
+    for message in ("Le due password non coincidono", "scopo di lucro", "11 cifre"):
+        assert message in unescape(response.text), message
     assert db.session.scalar(select(func.count(Organisation.id))) == 0
     assert db.session.scalar(select(func.count(User.id))) == 0
 
