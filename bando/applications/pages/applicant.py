@@ -610,10 +610,16 @@ def send(application_id):
                 # No flash: the receipt page says it, with the protocol, in its own green box.
                 return redirect(url_for("applicant.receipt", application_id=application.id))
     errors = [(f.id, m) for f in (form.declarations, form.privacy) for m in f.errors]
+    # What else the machine would refuse (an address not confirmed, the deadline passed):
+    # said before the declarations are ticked, not after.
+    blockers = [
+        r.reason for r in check(application, "submit", current_user) if r.code != "incomplete"
+    ]
     return (
         render_template(
             "applicant/submit.html",
             application=application,
+            blockers=[] if refusal else blockers,
             problems=submission_problems(application),
             refusal=refusal,
             form=form,
@@ -781,9 +787,16 @@ def withdrawal(application_id):
             commit()
             flash(_("La domanda è stata ritirata."), "success")
             return redirect(url_for("applicant.dashboard"))
+    # A proposal that can no longer be withdrawn (funded, reported…) says so up front,
+    # with no button that would only be refused.
+    barred = None if refusal else next(iter(check(application, "withdraw", current_user)), None)
     return (
         render_template(
-            "applicant/withdraw.html", application=application, form=form, refusal=refusal
+            "applicant/withdraw.html",
+            application=application,
+            form=form,
+            refusal=refusal,
+            barred=barred.reason if barred else None,
         ),
         409 if refusal else 422 if form.errors else 200,
     )

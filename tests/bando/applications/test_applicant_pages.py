@@ -253,6 +253,9 @@ def test_withdraw_asks_for_confirmation(client, edition):
     db.session.refresh(application)
     assert application.state == "withdrawn"
     assert "Ritirata" in client.get("/domande").text
+    # Withdrawn, it cannot be withdrawn again: said up front, with no button to press.
+    again = client.get(f"/domande/{application.id}/ritira")
+    assert "data-barred" in again.text and 'name="confirm"' not in again.text
 
 
 def test_another_organisations_application_is_not_found(client, edition):
@@ -850,3 +853,18 @@ def test_the_dashboard_says_when_the_address_is_not_confirmed(client, app):
     db.session.get(User, user.id).email_confirmed_at = db.func.now()
     db.session.commit()
     assert "data-unconfirmed" not in client.get("/domande").text
+
+
+def test_the_review_page_says_the_address_is_to_be_confirmed_before_the_ticks(client, edition):
+    from bando.accounts.models import User
+
+    application, url = complete_draft(client, edition)
+    owner = db.session.get(User, application.created_by_id)
+    owner.email_confirmed_at = None
+    db.session.commit()
+    page = unescape(client.get(f"{url}/invia").text)
+    assert "data-blockers" in page and "occorre confermare il proprio indirizzo email" in page
+    # Confirmed, nothing stands in the way: no such box.
+    db.session.get(User, owner.id).email_confirmed_at = db.func.now()
+    db.session.commit()
+    assert "data-blockers" not in client.get(f"{url}/invia").text
