@@ -110,6 +110,7 @@ class LetterData:
     withholding_exempt: bool = False
     withholding_reason: str = ""
     accept_by: datetime | None = None
+    accepted_at: datetime | None = None  # already accepted when the letter was issued
     project_ends_on: date | None = None
     report_due_on: date | None = None
     report_due_days: int = 0
@@ -602,6 +603,12 @@ def _award(data: LetterData, s) -> list:
         ),
         _p("Accettazione", s["head"]),
         _p(
+            f"Il contributo è stato accettato dall'Ente {on('il', data.accepted_at)} "
+            "dall'area riservata del portale.",
+            s["body"],
+        )
+        if data.accepted_at
+        else _p(
             "Il contributo deve essere accettato "
             + (f"<b>{_moment(data.accept_by)}</b>" if data.accept_by else "nel termine indicato")
             + " dall'area riservata del portale («Le mie domande», poi «Esito e contributo»). "

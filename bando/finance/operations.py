@@ -262,6 +262,7 @@ def letter_data(letter: Letter, config=None) -> letters.LetterData:
             withholding_exempt=bool(org.withholding_exempt),
             withholding_reason=org.withholding_reason or "",
             accept_by=award.accept_by,
+            accepted_at=award.accepted_at,
             project_ends_on=application.end_date or edition.project_ends_on,
             report_due_on=report_due_on(application),
             report_due_days=edition.report_due_days,

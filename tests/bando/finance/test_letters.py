@@ -21,6 +21,7 @@ from bando.finance import operations
 from bando.finance.letters import amount_in_words
 from bando.finance.models import Letter
 from tests.evaluation_factories import token
+from tests.finance_factories import funded_world
 from tests.letters_factories import letters_world
 
 
@@ -156,6 +157,14 @@ def test_a_letter_says_what_it_said_when_issued(app, client):
     db.session.commit()
     text = read(get_letter(client, headers, first, "award"))
     assert "via dei Cipressi 9" in text and "non è assoggettato" in text
+
+
+def test_an_award_issued_after_its_acceptance_says_it_was_accepted(app, client):
+    application, _, finance, _ = funded_world(10_000)  # accepted before any letter
+    text = read(issued_letter(client, token(client, finance), application, "award"))
+    accepted = day(application.award.accepted_at)
+    assert "Il contributo è stato accettato dall'Ente" in text and accepted in text
+    assert "deve essere accettato" not in text
 
 
 def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner, tmp_path):
