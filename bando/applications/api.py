@@ -324,7 +324,7 @@ def application_events(user, application_id):
             "state": application.state,
             "events": [
                 event_view(e, rules.actor_shown_to(user, e))
-                for e in events_of_application(application.id)
+                for e in rules.events_shown_to(user, events_of_application(application.id))
             ],
         }
     )

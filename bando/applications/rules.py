@@ -188,6 +188,19 @@ def visible_application(user: User | None, application_id, options=()) -> Applic
     return application
 
 
+# The committee's work and the officer's notes on the formal checks stay with the staff:
+# the organisation learns the outcome (the moves of its proposal, the ranking), not each
+# evaluator's points while the committee is at work, nor a recusal's reasons.
+STAFF_ONLY_TRIGGERS = frozenset({"submit_review", "reopen_review", "recuse", "tick_check"})
+
+
+def events_shown_to(viewer: User | None, events) -> list:
+    """The events of an application's trail this viewer may read."""
+    if getattr(viewer, "role", None) in STAFF_ROLES:
+        return list(events)
+    return [e for e in events if e.trigger not in STAFF_ONLY_TRIGGERS]
+
+
 def actor_shown_to(viewer: User | None, event) -> str:
     """Who acted, as this viewer may know it: the staff see addresses; an applicant sees a
     colleague by name and the staff by role."""

@@ -59,6 +59,7 @@ COMMITTEE_OPEN = ("draft", "open", "closed")
 
 
 def assign_evaluator(edition: Edition, officer: User, evaluator: User) -> Assignment:
+    lock_committee(edition.id)  # the approval of the ranking waits, or is waited for
     if edition.state not in COMMITTEE_OPEN:
         raise OperationError(
             409,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
@@ -262,7 +263,11 @@ def letter_data(letter: Letter, config=None) -> letters.LetterData:
             withholding_exempt=bool(org.withholding_exempt),
             withholding_reason=org.withholding_reason or "",
             accept_by=award.accept_by,
-            accepted_at=award.accepted_at,
+            # Only an acceptance the letter could know of (a letter read from the rows was
+            # issued before its content was kept).
+            accepted_at=award.accepted_at
+            if award.accepted_at and award.accepted_at <= letter.issued_at
+            else None,
             project_ends_on=application.end_date or edition.project_ends_on,
             report_due_on=report_due_on(application),
             report_due_days=edition.report_due_days,
@@ -312,16 +317,18 @@ def letter_data(letter: Letter, config=None) -> letters.LetterData:
 
 
 def letter_pdf(letter: Letter, config=None) -> bytes:
-    """The letter's PDF, as it was issued: the same bytes every time (unless signed: a
-    signature carries its own time)."""
+    """The letter's PDF, as it was issued: the same bytes every time while the signing
+    configuration stays (a signature carries its own time)."""
     config = config if config is not None else current_app.config
     data = (
         letters.from_record(letter.content)
         if letter.content is not None
         else letter_data(letter, config)  # issued before the content was kept
     )
+    # The signature block says how this copy is signed: by the certificate configured now.
+    data = replace(data, signed=signing.configured(config))
     pdf = letters.render(data)
-    if signing.configured(config):
+    if data.signed:
         pdf = signing.sign(
             pdf, config, reason=f"Prot. {data.protocol} — {letters.KIND_SUBJECTS[data.kind]}"
         )

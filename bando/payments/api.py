@@ -73,14 +73,11 @@ def list_payments(user, application_id):
 )
 def record_payment(user, application_id, body: PaymentIn):
     application = _visible(user, application_id)
+    key = idempotency.idempotency_key()
     payment, created = operations.pay_once(
-        application.id,
-        body.kind,
-        user,
-        reference=body.reference,
-        key=idempotency.idempotency_key(),
+        application.id, body.kind, user, reference=body.reference, key=key
     )
-    return PaymentOut.of(operations.payment_view(payment)), 201 if created else 200
+    return PaymentOut.of(operations.payment_view(payment, key)), 201 if created else 200
 
 
 @endpoint(

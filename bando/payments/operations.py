@@ -230,7 +230,10 @@ def pay_once(
         ) from None
 
 
-def payment_view(payment: Payment) -> dict:
+def payment_view(payment: Payment, key: str | None = None) -> dict:
+    """The payment as the API shows it; `key`: the Idempotency-Key of the request that
+    recorded (or replayed) it, given back to that request only (the stored form is the
+    user's and the key's digest)."""
     award = payment.award
     application = award.application
     return {
@@ -245,7 +248,7 @@ def payment_view(payment: Payment) -> dict:
         "net": payment.amount_cents - payment.withholding_cents,
         "paid_at": payment.paid_at,
         "reference": payment.reference,
-        "idempotency_key": payment.idempotency_key,
+        "idempotency_key": key,
     }
 
 

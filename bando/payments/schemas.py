@@ -29,7 +29,9 @@ class PaymentOut(Out):
     net: Cents = Field(description="what reached the beneficiary (amount − withholding)")
     paid_at: Moment
     reference: str
-    idempotency_key: str | None = None
+    idempotency_key: str | None = Field(
+        default=None, description="the Idempotency-Key of the request that recorded it"
+    )
 
 
 class DueOut(Out):

@@ -197,7 +197,7 @@ def ties_to_draw(edition: Edition) -> list[set[int]]:
 
 def record_draw(edition: Edition, officer: User, order: list[int], witnesses: str) -> Draw:
     """A draw ordering proposals of the call (their application ids, first drawn first):
-    only between proposals that only a draw can part, and under the call's lock, so that
+    all the proposals of one tie that only a draw can part, under the call's lock, so that
     two draws never order the same tie in two ways (the ranking could then never be made)."""
     edition = lock_edition(edition.id)
     if edition.state != "closed":
@@ -216,11 +216,12 @@ def record_draw(edition: Edition, officer: User, order: list[int], witnesses: st
             "sorteggio non valido",
             {"order": ["almeno due domande valutate del bando, ciascuna una volta"]},
         )
-    if not any(set(order) <= group for group in ties_to_draw(edition)):
+    if set(order) not in ties_to_draw(edition):
         raise OperationError(
             409,
             "nessuna parità da sorteggiare tra queste domande: la graduatoria le ordina già "
-            "(o un sorteggio precedente lo ha fatto)",
+            "(o un sorteggio precedente lo ha fatto), oppure il sorteggio non comprende "
+            "tutte le domande a pari merito",
             code="no_tie",
         )
     draw = Draw(

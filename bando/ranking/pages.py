@@ -7,6 +7,7 @@ Thin views over bando.ranking.operations and bando.ranking.exports, the same the
 calls; their refusals are shown on the page with their reason, never a 500.
 """
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -115,11 +116,14 @@ def by_neighbourhood(edition: Edition, rows: list[Row]) -> list[tuple[str, list[
     return [(name, sorted(found, key=lambda r: r.neighbourhood_position)) for name, found in named]
 
 
+DIGITS = re.compile(r"[0-9]+")
+
+
 def _tie_groups(error: OperationError) -> list[list[Application]]:
     """The proposals of each tie a draw must settle (their ids come in errors["draw"])."""
     groups = []
     for text in error.errors.get("draw", []):
-        ids = [int(part) for part in str(text).split(",") if part.strip().isdigit()]
+        ids = [int(part) for part in str(text).split(",") if DIGITS.fullmatch(part.strip())]
         found = _applications(ids)
         groups.append([found[i] for i in ids if i in found])
     return [g for g in groups if len(g) > 1]
@@ -181,7 +185,8 @@ def _read_draw():
     form = request.form
     ids = []
     for value in form.getlist("candidate"):
-        if not value.isdigit() or not 0 < int(value) < ID_LIMIT:
+        # Not str.isdigit: "²" is a digit to it, and int("²") fails.
+        if not DIGITS.fullmatch(value) or not 0 < int(value) < ID_LIMIT:
             return [], "", [_("Sorteggio non valido: ricaricare la pagina.")], {}
         ids.append(int(value))
     chosen = {i: form.get(f"order-{i}", "") for i in ids}

@@ -63,7 +63,7 @@ from bando.applications.pages.forms import (
     remap_rows,
 )
 from bando.applications.receipts import receipt_filename, receipt_pdf
-from bando.applications.rules import visible_application
+from bando.applications.rules import events_shown_to, visible_application
 from bando.applications.schemas import TEXT_LIMITS
 from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
@@ -146,12 +146,13 @@ def _budget_category_filter(code):
 
 
 def _events(application):
-    return list(
+    return events_shown_to(
+        current_user,
         db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.application_id == application.id)
             .order_by(AuditEvent.id)
-        )
+        ),
     )
 
 

@@ -293,18 +293,22 @@ def tick(application_id):
         abort(404)
     form = TickForm()
 
-    def refused(problems):
-        # The page again, with what was typed in the check's form and why it was refused.
-        if form.code.data not in dict(admissibility.manual_checks(application)):
+    def refused(problems, status=422):
+        # The page again, with what was typed in the check's form and why it was refused;
+        # above the checklist when the check has no form to go back to (an unknown code,
+        # or the proposal decided meanwhile).
+        if application.state not in PENDING or form.code.data not in dict(
+            admissibility.manual_checks(application)
+        ):
             reason = _("Controllo non registrato: %(reason)s", reason=" ".join(problems))
-            return _render_view(application, refusal=reason.rstrip("."), status=422)
+            return _render_view(application, refusal=reason.rstrip("."), status=status)
         typed = {
             "code": form.code.data,
             "outcome": form.outcome.data,
             "note": form.note.data or "",
             "problems": problems,
         }
-        return _render_view(application, typed_tick=typed, status=422)
+        return _render_view(application, typed_tick=typed, status=status)
 
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -321,9 +325,8 @@ def tick(application_id):
         commit()
     except OperationError as error:
         db.session.rollback()
-        return refused(
-            [m for messages in error.errors.values() for m in messages] or [error.message]
-        )
+        problems = [m for messages in error.errors.values() for m in messages]
+        return refused(problems or [error.message], error.status)
     flash(_("Esito del controllo registrato."), "success")
     return redirect(url_for(".application", application_id=application.id, _anchor="controlli"))
 

@@ -357,6 +357,13 @@ def test_a_manual_check_is_ticked_and_holds_the_decision_until_then(app, client,
     assert state_of(application) == "eligible"
     # Once decided, the checklist is read-only.
     assert "Registra l'esito" not in text(client.get(f"/istruttoria/domande/{application.id}"))
+    # A tick sent from a page opened before the decision: refused, and said so.
+    late = client.post(
+        f"/istruttoria/domande/{application.id}/controlli",
+        data={"code": "firma", "outcome": "failed", "note": "ripensamento"},
+    )
+    assert late.status_code == 409
+    assert "Controllo non registrato: l'istruttoria di questa domanda è conclusa" in text(late)
 
 
 def test_a_request_for_documents_needs_its_reason_and_says_the_deadline(client, desk):

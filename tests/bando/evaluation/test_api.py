@@ -258,3 +258,22 @@ def test_the_officer_takes_an_evaluator_off_the_committee_until_they_review(app,
     event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert event.trigger == "remove_evaluator" and event.payload["evaluator"] == second.email
     assert client.delete(f"{path}/{second.id}", headers=headers).status_code == 404
+
+
+def test_the_organisation_does_not_read_the_committees_work_in_its_trail(app, client):
+    from bando.accounts.models import User
+    from tests.bando.ranking.test_api import score_all
+
+    edition, officer, members, (a, *_rest) = committee_world(proposals=1)
+    score_all(client, edition, members, [a], [(35, 25, 20)])
+    path = f"/api/v1/applications/{a.id}/events"
+    staff = {
+        e["trigger"] for e in client.get(path, headers=token(client, officer)).get_json()["events"]
+    }
+    assert "submit_review" in staff
+    owner = db.session.get(User, a.created_by_id)
+    seen = {
+        e["trigger"] for e in client.get(path, headers=token(client, owner)).get_json()["events"]
+    }
+    assert not seen & {"submit_review", "recuse", "reopen_review", "tick_check"}
+    assert "complete_scoring" in seen  # the move of its proposal, it does read

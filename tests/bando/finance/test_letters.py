@@ -161,10 +161,19 @@ def test_a_letter_says_what_it_said_when_issued(app, client):
 
 def test_an_award_issued_after_its_acceptance_says_it_was_accepted(app, client):
     application, _, finance, _ = funded_world(10_000)  # accepted before any letter
-    text = read(issued_letter(client, token(client, finance), application, "award"))
+    headers = token(client, finance)
+    text = read(issued_letter(client, headers, application, "award"))
     accepted = day(application.award.accepted_at)
     assert "Il contributo è stato accettato dall'Ente" in text and accepted in text
     assert "deve essere accettato" not in text
+    # A letter read from the rows (issued before its content was kept) knows of no
+    # acceptance after it was issued.
+    letter = operations.letter_of(application, "award")
+    letter.content = None
+    letter.issued_at = application.award.accepted_at - timedelta(hours=1)
+    db.session.commit()
+    text = read(get_letter(client, headers, application, "award"))
+    assert "deve essere accettato" in text and "è stato accettato" not in text
 
 
 def test_made_again_the_same_letters_with_the_same_protocols(app, client, runner, tmp_path):
@@ -438,10 +447,16 @@ def test_a_signed_letter_validates(app, client, tmp_path):
     from pyhanko_certvalidator import ValidationContext
 
     key_path, cert_path = _certificate(tmp_path)
-    app.config.update(LETTER_SIGN_KEY=str(key_path), LETTER_SIGN_CERT=str(cert_path))
     world = letters_world()
-    pdf = issued_letter(client, token(client, world["finance"]), world["first"], "award")
+    headers = token(client, world["finance"])
+    # Issued before the certificate was configured: the unsigned copy says so…
+    unsigned = issued_letter(client, headers, world["first"], "award")
+    assert "Firma autografa sostituita" in read(unsigned)
+    # …and once it is, the signed copy says it is signed: the block follows the signature.
+    app.config.update(LETTER_SIGN_KEY=str(key_path), LETTER_SIGN_CERT=str(cert_path))
+    pdf = get_letter(client, headers, world["first"], "award")
     assert "Documento firmato digitalmente" in read(pdf)
+    assert "Firma autografa sostituita" not in read(pdf)
     reader = PdfFileReader(io.BytesIO(pdf))
     (signature,) = reader.embedded_signatures
     # Trusting our own certificate only (not the system's list).

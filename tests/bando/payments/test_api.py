@@ -66,6 +66,7 @@ def test_a_retried_request_with_its_key_records_nothing_new(app, client):
     again = post(client, application, finance, {"kind": "advance"}, key="mandato-2020-001")
     assert again.status_code == 200
     assert again.get_json() == first.get_json()
+    assert first.get_json()["idempotency_key"] == "mandato-2020-001"
     assert count(Payment) == 1 and count(AuditEvent) == events
     # The same key for another kind is a client's mistake, said so.
     other = post(client, application, finance, {"kind": "balance"}, key="mandato-2020-001")

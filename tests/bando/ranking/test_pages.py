@@ -273,4 +273,9 @@ def test_the_officer_pages_of_the_ranking_are_for_officers_only(app, client):
     assert unknown.status_code == 422 and "Sorteggio non valido" in text(unknown)
     bad = client.post(f"{base}/sorteggio", data={"candidate": ["x", "1e9"], "witnesses": "x"})
     assert bad.status_code == 422
+    # A superscript two is a digit to str.isdigit and no number to int(): it was a 500.
+    odd = client.post(
+        f"{base}/sorteggio", data={"candidate": ["\u00b2", str(b.id)], "witnesses": "x"}
+    )
+    assert odd.status_code == 422 and "Sorteggio non valido" in text(odd)
     assert db.session.scalar(select(Draw.id)) is None
