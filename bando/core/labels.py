@@ -26,13 +26,10 @@ def state_label(state: str | None, machine=application_machine) -> str:
 
 
 # Events of an application's audit trail that are not moves of its machine: every trigger
-# written with an application's id has its words here (tests/bando/core/test_labels.py).
+# written with an application's id that its organisation reads has its words here (the
+# committee's work and the formal checks stay with the staff: applications.rules).
 OTHER_TRIGGER_LABELS = {
     "issue_letter": gettext_noop("Lettera del Comune emessa"),
-    "tick_check": gettext_noop("Verifica di un requisito formale"),
-    "recuse": gettext_noop("Astensione di un componente della commissione"),
-    "submit_review": gettext_noop("Valutazione di un componente della commissione"),
-    "reopen_review": gettext_noop("Valutazione riaperta"),
     "top_up_award": gettext_noop("Integrazione del contributo"),
     "pay_advance": gettext_noop("Pagamento dell'anticipo"),
     "pay_balance": gettext_noop("Pagamento del saldo"),
