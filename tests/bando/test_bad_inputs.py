@@ -545,7 +545,7 @@ CASES = [
 PAGE_CASES = [
     (
         "page: registration with a wrong check digit",
-        200,
+        422,
         "il carattere di controllo non torna",
         lambda w, c: c.post(
             "/registrazione",
@@ -560,7 +560,7 @@ PAGE_CASES = [
     ),
     (
         "page: registration of a company",
-        200,
+        422,
         "scopo di lucro",
         lambda w, c: c.post(
             "/registrazione",
@@ -575,7 +575,7 @@ PAGE_CASES = [
     ),
     (
         "page: passwords that differ",
-        200,
+        422,
         "non coincidono",
         lambda w, c: c.post(
             "/registrazione",
