@@ -91,3 +91,15 @@ def test_only_finance_sees_the_accounts(app, client):
     db.session.commit()
     login(client, finance)
     assert client.get("/contabilita/bandi/non-esiste").status_code == 404
+
+
+def test_renouncing_after_the_advance_says_it_is_to_be_paid_back(app, client):
+    application, owner, finance, _ = funded_world(10_000)
+    url = f"/domande/{application.id}/contributo/rinuncia"
+    login(client, owner)
+    assert "data-refund" not in text(client.get(url))  # nothing received yet
+    from bando.payments.operations import pay_once
+
+    pay_once(application.id, "advance", finance)
+    page = text(client.get(url))
+    assert "data-refund" in page and "Quanto già ricevuto (€ 5.000,00) va restituito" in page
