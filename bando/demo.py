@@ -426,6 +426,8 @@ def _other_events() -> int:
                 outside(AuditEvent.application_id, demo["applications"]),
                 outside(AuditEvent.edition_id, editions),
                 outside(AuditEvent.actor_id, demo["users"]),
+                # An account made or changed from the console (the demo makes none there).
+                and_(AuditEvent.subject == "user", AuditEvent.actor_id.is_(None)),
             )
         )
     )

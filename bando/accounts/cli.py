@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 
 from bando.accounts.operations import (
     UserError,
+    account_event,
     create_user,
     deactivate_user,
     set_password,
@@ -34,6 +35,7 @@ def users_create(role, email, password, full_name):
         user = create_user(email, password, role, full_name=full_name)
     except UserError as error:
         raise click.UsageError(f"{error.field}: {error.message}") from None
+    account_event("create_user", user)
     db.session.commit()
     click.echo(f"created {user.role} {user.email}")
 

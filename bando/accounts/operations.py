@@ -16,6 +16,7 @@ from bando.accounts.models import ROLES, ApiToken, Organisation, User
 from bando.accounts.passwords import hash_password, password_problem, verify_password
 from bando.accounts.schemas import AccountRequest
 from bando.accounts.sessions import end_sessions_of
+from bando.core import audit
 from bando.core.extensions import db, limiter
 from bando.core.mail import queue_mail
 from bando.core.operations import OperationError
@@ -401,14 +402,26 @@ def change_password(
         errors["password_confirm"] = ["le due password non coincidono"]
     if errors:
         raise OperationError(422, "password not changed", errors)
-    set_password(user, new, now=now, keep_session=keep_session)
+    set_password(user, new, actor=user, now=now, keep_session=keep_session)
 
 
-def set_password(user: User, new: str, *, now=None, keep_session=None) -> None:
+def account_event(trigger: str, user: User, actor: User | None = None) -> None:
+    """An account's change in the audit chain (who, whose account, its role; never a
+    password): made, given a new password, deactivated. `actor` None: the console."""
+    audit.append(
+        subject="user",
+        trigger=trigger,
+        actor=actor,
+        payload={"user": user.email, "role": user.role},
+    )
+
+
+def set_password(user: User, new: str, *, actor=None, now=None, keep_session=None) -> None:
     """Sets (does not commit) the password, ending the user's other sessions and tokens."""
     now = now or utcnow()
     user.password_hash = hash_password(new)
     _end_access(user, now, "password", keep_session)
+    account_event("set_password", user, actor)
     if user.email_confirmed:
         _mail(
             user.email,
@@ -419,10 +432,11 @@ def set_password(user: User, new: str, *, now=None, keep_session=None) -> None:
         )
 
 
-def deactivate_user(user: User, *, now=None) -> None:
+def deactivate_user(user: User, *, actor=None, now=None) -> None:
     """The user can no longer sign in; their sessions and API tokens end (not committed)."""
     user.active = False
     _end_access(user, now or utcnow(), "deactivated")
+    account_event("deactivate_user", user, actor)
 
 
 # --- API tokens -------------------------------------------------------------------------------

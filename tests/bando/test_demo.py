@@ -233,3 +233,16 @@ def test_reset_refuses_when_the_audit_chain_tells_of_other_data(runner):
     assert _count(User) == users
     chain = verify_chain()
     assert chain.ok and chain.count == events
+
+
+def test_reset_refuses_once_an_account_was_made_from_the_console(runner):
+    _fresh_demo(runner)
+    made = runner.invoke(
+        args=["users", "create", "--role", "finance", "--email", "cassa@comune.example.it"]
+        + ["--password", "una-password-lunga"]
+    )
+    assert made.exit_code == 0, made.output
+    events = verify_chain().count
+    result = runner.invoke(args=["demo", "--reset", "--force"])
+    assert result.exit_code != 0 and "nothing was deleted" in result.output
+    assert verify_chain().count == events

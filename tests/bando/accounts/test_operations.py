@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from bando.accounts.models import ApiToken, User
 from bando.accounts.operations import authenticate
 from bando.core.extensions import db
+from bando.core.models import AuditEvent
 from tests.factories import PASSWORD, create_user
 
 
@@ -32,6 +33,20 @@ def test_cli_creates_a_staff_user_with_an_argon2_hash(runner):
     assert "una-password-lunga" not in user.password_hash
     assert authenticate("rup@comune.milano.it", "una-password-lunga") == user
     assert authenticate("rup@comune.milano.it", "sbagliata-del-tutto") is None
+    # A new password and the deactivation, from the console too: each in the audit chain,
+    # who and which role, never the password.
+    changed = runner.invoke(
+        args=["users", "password", "rup@comune.milano.it", "--password", "altra-password-lunga"]
+    )
+    assert changed.exit_code == 0, changed.output
+    assert runner.invoke(args=["users", "deactivate", "rup@comune.milano.it"]).exit_code == 0
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject == "user").order_by(AuditEvent.id)
+    ).all()
+    assert [e.trigger for e in events] == ["create_user", "set_password", "deactivate_user"]
+    assert all(e.payload == {"user": user.email, "role": "officer"} for e in events)
+    assert all(e.actor_id is None for e in events)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
 
 def test_cli_refuses_bad_users_and_creates_nothing(runner):
