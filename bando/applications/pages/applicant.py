@@ -611,17 +611,16 @@ def send(application_id):
                 # No flash: the receipt page says it, with the protocol, in its own green box.
                 return redirect(url_for("applicant.receipt", application_id=application.id))
     errors = [(f.id, m) for f in (form.declarations, form.privacy) for m in f.errors]
-    # What else the machine would refuse (an address not confirmed, the deadline passed):
-    # said before the declarations are ticked, not after.
-    blockers = [
-        r.reason for r in check(application, "submit", current_user) if r.code != "incomplete"
-    ]
+    # The machine's own reasons, asked once: what the proposal still lacks, and what else
+    # it would refuse (an address not confirmed, the deadline passed), said before the
+    # declarations are ticked, not after.
+    refusals = check(application, "submit", current_user)
     return (
         render_template(
             "applicant/submit.html",
             application=application,
-            blockers=[] if refusal else blockers,
-            problems=submission_problems(application),
+            blockers=[] if refusal else [r.reason for r in refusals if r.code != "incomplete"],
+            problems=[p for r in refusals if r.code == "incomplete" for p in r.details],
             refusal=refusal,
             form=form,
             errors=errors,
