@@ -161,14 +161,26 @@ def draws_of(edition: Edition) -> list[list[int]]:
     ]
 
 
+def _ranked(edition: Edition) -> Ranking:
+    """scoring.ranking on the call's rows; refused, saying why, while scoring is incomplete
+    or draws order the same proposals differently. A tie that needs a draw is raised as it
+    is (UnbreakableTie), for the caller to say or to read."""
+    try:
+        with collector_paused():
+            return rank(candidates(edition), rules_of(edition), draws_of(edition))
+    except UnbreakableTie:
+        raise
+    except IncompleteScoring as error:
+        raise OperationError(409, str(error), code="scoring_incomplete") from None
+    except RankingError as error:  # draws that order the same proposals differently
+        raise OperationError(409, str(error), code="draws_disagree") from None
+
+
 def compute(edition: Edition) -> Ranking:
     """The ranking as the reviews give it now; refused, saying why, while scoring is
     incomplete or a tie needs a draw."""
     try:
-        with collector_paused():
-            return rank(candidates(edition), rules_of(edition), draws_of(edition))
-    except IncompleteScoring as error:
-        raise OperationError(409, str(error), code="scoring_incomplete") from None
+        return _ranked(edition)
     except UnbreakableTie as error:
         raise OperationError(
             409,
@@ -176,22 +188,15 @@ def compute(edition: Edition) -> Ranking:
             {"draw": [", ".join(str(i) for i in group) for group in error.id_groups]},
             code="tie_needs_draw",
         ) from None
-    except RankingError as error:  # draws that order the same proposals differently
-        raise OperationError(409, str(error), code="draws_disagree") from None
 
 
 def ties_to_draw(edition: Edition) -> list[set[int]]:
     """The groups of proposals only a draw can order now (none when the ranking can be
-    computed); refused, saying why, while scoring is incomplete."""
+    computed); refused, saying why, as compute is otherwise."""
     try:
-        with collector_paused():
-            rank(candidates(edition), rules_of(edition), draws_of(edition))
+        _ranked(edition)
     except UnbreakableTie as tie:
         return [set(group) for group in tie.id_groups]
-    except IncompleteScoring as error:
-        raise OperationError(409, str(error), code="scoring_incomplete") from None
-    except RankingError as error:
-        raise OperationError(409, str(error), code="draws_disagree") from None
     return []
 
 
