@@ -94,6 +94,14 @@ def legal_form_problem(value: str) -> str | None:
     return f"forma giuridica «{value}» non prevista: scegliere tra {allowed}"
 
 
+# An 11-digit number whose check digit is right but whose office code (digits 8 to 10) no
+# office has (stdnum it.iva).
+NOT_ISSUED = (
+    "nessun numero di questa forma può essere stato attribuito (il codice dell'ufficio, "
+    "le cifre dall'ottava alla decima, non esiste): controllare di averlo copiato bene"
+)
+
+
 def tax_code_problem(value: str) -> str | None:
     """The codice fiscale: 11 digits for an entity, 16 characters for a person. What is
     wrong, said so that it can be put right: the length, a character, the shape of a
@@ -132,14 +140,6 @@ def tax_code_problem(value: str) -> str | None:
             "1 lettera, 2 cifre, 1 lettera, 3 cifre e 1 lettera (es. RSSMRA85T10A562S)"
         )
     return None
-
-
-# An 11-digit number whose check digit is right but whose office code (digits 8 to 10) no
-# office has (stdnum it.iva).
-NOT_ISSUED = (
-    "nessun numero di questa forma può essere stato attribuito (il codice dell'ufficio, "
-    "le cifre dall'ottava alla decima, non esiste): controllare di averlo copiato bene"
-)
 
 
 def vat_number_problem(value: str) -> str | None:
