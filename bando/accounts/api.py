@@ -4,7 +4,12 @@ address."""
 
 from flask import Response, current_app, g, request
 
-from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
+from bando.accounts.limits import (
+    confirmation_limit,
+    login_limit,
+    password_reset_limit,
+    registration_limit,
+)
 from bando.accounts.operations import (
     attempt_sign_in,
     change_password,
@@ -12,6 +17,8 @@ from bando.accounts.operations import (
     issue_token,
     register_organisation,
     request_confirmation,
+    request_password_reset,
+    reset_password,
     revoke_token,
 )
 from bando.accounts.schemas import (
@@ -20,6 +27,10 @@ from bando.accounts.schemas import (
     ConfirmationResend,
     Confirmed,
     PasswordChange,
+    PasswordReset,
+    PasswordResetDone,
+    PasswordResetRequest,
+    PasswordResetSent,
     RegistrationAccepted,
     Token,
     TokenRequest,
@@ -149,3 +160,40 @@ def resend_confirmation(body: ConfirmationResend):
     request_confirmation(body.email)
     db.session.commit()
     return RegistrationAccepted(message=RESENT)
+
+
+@endpoint(
+    "POST",
+    "/accounts/password/forgotten",
+    summary="Mail a link to choose a new password (answered the same for any address)",
+    tag="accounts",
+    roles=None,
+    body=PasswordResetRequest,
+    ok=(202, "sent if the address has an active account", PasswordResetSent),
+    errors={429: THROTTLED},
+)
+@password_reset_limit
+def forgotten_password(body: PasswordResetRequest):
+    request_password_reset(body.email)
+    db.session.commit()
+    return PasswordResetSent()
+
+
+@endpoint(
+    "POST",
+    "/accounts/password/reset",
+    summary="Choose a new password with the token of the mailed link: the link is spent, "
+    "every session and token of the user ends",
+    tag="accounts",
+    roles=None,
+    body=PasswordReset,
+    ok=(200, "saved: sign in with the new password", PasswordResetDone),
+    errors={
+        400: "the link is not valid, has expired or was used (code link_invalid, link_expired)",
+        422: "new password weak or not confirmed",
+    },
+)
+def reset_forgotten_password(body: PasswordReset):
+    user = reset_password(body.token, body.password, body.password_confirm)
+    commit()
+    return PasswordResetDone(email=user.email)

@@ -30,3 +30,6 @@ registration_limit = limited(
 confirmation_limit = limited(
     "confirmations", key_func=get_remote_address, deduct_when=accepted, methods=["POST"]
 )
+password_reset_limit = limited(
+    "password_resets", key_func=get_remote_address, deduct_when=accepted, methods=["POST"]
+)

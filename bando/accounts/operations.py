@@ -41,6 +41,9 @@ LOGIN_BACKOFF = {"free": 5, "first_delay": 30, "max_delay": 15 * 60, "memory": 2
 CONFIRM_SALT = "bando.email-confirmation"
 CONFIRM_PATH = "/conferma/"
 CONFIRM_HOURS = 72
+RESET_SALT = "bando.password-reset"
+RESET_PATH = "/password/nuova/"
+RESET_MINUTES = 60
 # Mails a stranger can make bando send to an address: at most these per hour.
 MAILS_PER_HOUR = 3
 
@@ -296,20 +299,29 @@ class ConfirmationError(OperationError):
     pass
 
 
+def _link_data(token: str, salt: str, seconds: int, what: str) -> dict:
+    """The data signed in a mailed link; ConfirmationError (400) when the link is forged or
+    older than `seconds`. `what` names the link in the message ("di conferma")."""
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    try:
+        data = serializer.loads(token, max_age=seconds)
+    except SignatureExpired:
+        raise ConfirmationError(
+            400, f"il link {what} è scaduto: chiederne uno nuovo", code="link_expired"
+        ) from None
+    except BadSignature:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfirmationError(400, f"link {what} non valido", code="link_invalid")
+    return data
+
+
 def user_for_confirmation(token: str) -> User:
     """The user a confirmation link is for; ConfirmationError (400) when the link is not
     valid, has expired, or was made for an address the account no longer has."""
     hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
-    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT)
-    try:
-        data = serializer.loads(token, max_age=hours * 3600)
-    except SignatureExpired:
-        raise ConfirmationError(
-            400, "il link di conferma è scaduto: chiederne uno nuovo", code="link_expired"
-        ) from None
-    except BadSignature:
-        raise ConfirmationError(400, "link di conferma non valido", code="link_invalid") from None
-    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    data = _link_data(token, CONFIRM_SALT, hours * 3600, "di conferma")
+    user = db.session.get(User, data.get("user")) if isinstance(data.get("user"), int) else None
     if user is None or user.email != data.get("email") or not user.active:
         raise ConfirmationError(400, "link di conferma non valido", code="link_invalid")
     return user
@@ -416,12 +428,14 @@ def account_event(trigger: str, user: User, actor: User | None = None) -> None:
     )
 
 
-def set_password(user: User, new: str, *, actor=None, now=None, keep_session=None) -> None:
+def set_password(
+    user: User, new: str, *, actor=None, now=None, keep_session=None, trigger="set_password"
+) -> None:
     """Sets (does not commit) the password, ending the user's other sessions and tokens."""
     now = now or utcnow()
     user.password_hash = hash_password(new)
     _end_access(user, now, "password", keep_session)
-    account_event("set_password", user, actor)
+    account_event(trigger, user, actor)
     if user.email_confirmed:
         _mail(
             user.email,
@@ -430,6 +444,84 @@ def set_password(user: User, new: str, *, actor=None, now=None, keep_session=Non
             "la password dell'account è stata cambiata e gli altri accessi aperti sono "
             "stati chiusi. Se il cambio non è stato fatto da Lei, avvisi subito l'ufficio.\n",
         )
+
+
+# --- a forgotten password ---------------------------------------------------------------------
+
+
+def _password_stamp(user: User) -> str:
+    """A digest of the stored password hash: a reset link carries it, so that the link is
+    spent once the password changes (by this link or any other way)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def reset_link(user: User) -> str:
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=RESET_SALT)
+    token = serializer.dumps({"user": user.id, "stamp": _password_stamp(user)})
+    return site_url(RESET_PATH + token)
+
+
+def reset_minutes() -> int:
+    return int(current_app.config.get("RESET_LINK_MINUTES", RESET_MINUTES))
+
+
+def request_password_reset(email, *, now=None) -> None:
+    """Queues (does not commit) a link to choose a new password, when `email` is an active
+    account's and it has not had too many this hour; the caller answers the same whatever
+    the address."""
+    user = user_by_email(email) if EMAIL_RE.fullmatch(normalise_email(email)) else None
+    if user is None or not user.active or not _mail_allowed("password-reset", user):
+        return
+    _mail(
+        user.email,
+        "Nuova password per l'account bando",
+        f"Gentile {user.full_name or user.email},\n\n"
+        "è stata chiesta una nuova password per l'account bando legato a questo indirizzo. "
+        f"Per sceglierla apra il collegamento qui sotto (vale {reset_minutes()} minuti e "
+        "una sola volta):\n\n"
+        f"{reset_link(user)}\n\n"
+        "Se la richiesta non è stata fatta da Lei, ignori questo messaggio: la password "
+        "attuale resta valida.\n",
+    )
+
+
+def user_for_reset(token) -> User:
+    """The user a reset link is for; ConfirmationError (400) when the link is forged,
+    expired, already used (the password changed since) or the account is deactivated."""
+    data = _link_data(token, RESET_SALT, reset_minutes() * 60, "per la nuova password")
+    user = db.session.get(User, data.get("user")) if isinstance(data.get("user"), int) else None
+    if user is None or not user.active or data.get("stamp") != _password_stamp(user):
+        raise ConfirmationError(
+            400,
+            "link per la nuova password non valido o già usato: chiederne uno nuovo",
+            code="link_invalid",
+        )
+    return user
+
+
+def reset_password(token, new, confirm, *, now=None) -> User:
+    """Sets (does not commit) the new password chosen through a reset link: the link is
+    spent, every session and API token of the user ends, the sign-in wait is lifted, and
+    the address counts as confirmed (the link reached it)."""
+    now = now or utcnow()
+    user = user_for_reset(token)
+    # Two requests with one link: the second waits for the first and finds the link spent.
+    db.session.refresh(user, with_for_update=True)
+    user = user_for_reset(token)
+    errors = {}
+    if problem := password_problem(new, user.email):
+        errors["password"] = [problem]
+    elif new != confirm:
+        errors["password_confirm"] = ["le due password non coincidono"]
+    if errors:
+        raise OperationError(422, "password not changed", errors)
+    # Lifted before this transaction writes: the wait is counted in a store of its own
+    # (Redis or the database through another connection, which SQLite would make wait).
+    login_backoff().succeeded(user.email)
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+    set_password(user, new, actor=user, now=now, trigger="reset_password")
+    return user
 
 
 def deactivate_user(user: User, *, actor=None, now=None) -> None:

@@ -20,18 +20,28 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo
 
-from bando.accounts.limits import confirmation_limit, login_limit, registration_limit
+from bando.accounts.limits import (
+    confirmation_limit,
+    login_limit,
+    password_reset_limit,
+    registration_limit,
+)
 from bando.accounts.operations import (
     CONFIRM_PATH,
     REGISTRATION_REFUSED,
+    RESET_PATH,
     attempt_sign_in,
     change_password,
     confirm_email,
     register_organisation,
     registration_problems,
     request_confirmation,
+    request_password_reset,
+    reset_minutes,
+    reset_password,
     send_confirmation,
     user_for_confirmation,
+    user_for_reset,
 )
 from bando.accounts.sessions import end_session, open_session
 from bando.core.auth import session_secret, sign_in, sign_out
@@ -126,6 +136,22 @@ class PasswordForm(FlaskForm):
         _l("Ripeti la nuova password"), validators=[DataRequired(_l("Campo obbligatorio"))]
     )
     change = SubmitField(_l("Cambia la password"))
+
+
+class ForgottenForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Campo obbligatorio"))])
+    send = SubmitField(_l("Invia il collegamento"))
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        _l("Nuova password (almeno 12 caratteri)"),
+        validators=[DataRequired(_l("Campo obbligatorio"))],
+    )
+    password_confirm = PasswordField(
+        _l("Ripeti la nuova password"), validators=[DataRequired(_l("Campo obbligatorio"))]
+    )
+    save = SubmitField(_l("Salva la nuova password"))
 
 
 def _safe_next(target):
@@ -285,6 +311,63 @@ def resend_confirmation():
             return redirect(url_for("auth.account"))
         return redirect(url_for("auth.login"))
     return render_template("auth/resend.html", form=form)
+
+
+@bp.route("/password/dimenticata", methods=["GET", "POST"])
+@password_reset_limit
+def forgotten_password():
+    """A link to choose a new password, mailed to the address typed when it has an account
+    (the answer never says whether it has one)."""
+    form = ForgottenForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        db.session.commit()
+        flash(
+            _(
+                "Se l'indirizzo appartiene a un account, riceverà a breve un collegamento "
+                "per scegliere una nuova password (vale %(minutes)d minuti).",
+                minutes=reset_minutes(),
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgotten.html", form=form)
+
+
+RESET_PROBLEMS = {
+    "link_expired": _l("Il collegamento è scaduto: chiederne uno nuovo."),
+    "link_invalid": _l("Il collegamento non è valido o è già stato usato: chiederne uno nuovo."),
+}
+
+
+def _spent_link(error: OperationError):
+    problem = RESET_PROBLEMS.get(error.code, RESET_PROBLEMS["link_invalid"])
+    return render_template("auth/reset.html", problem=problem), 400
+
+
+@bp.route(RESET_PATH + "<token>", methods=["GET", "POST"])
+def reset(token):
+    """The page of the mailed link: the new password, twice. Saving it spends the link and
+    ends every open session of the account, this browser's included."""
+    try:
+        user = user_for_reset(token)
+    except OperationError as error:
+        return _spent_link(error)
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(token, form.password.data, form.password_confirm.data)
+        except OperationError as error:
+            db.session.rollback()
+            if error.status == 400:  # spent meanwhile, by another tab or request
+                return _spent_link(error)
+            place_errors(form, error.errors)
+            return render_template("auth/reset.html", form=form, user=user, problem=None), 422
+        commit()
+        flash(_("Password salvata: ora si può accedere con la nuova password."), "success")
+        return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset.html", form=form, user=user, problem=None), status
 
 
 @bp.route("/profilo")

@@ -108,3 +108,29 @@ class ConfirmationResend(Schema):
 class Confirmed(Out):
     email: str
     email_confirmed: bool
+
+
+class PasswordResetRequest(Schema):
+    email: Line(254)
+
+
+class PasswordResetSent(Out):
+    """The same answer for any address: whether it has an account is never told."""
+
+    status: Literal["reset_link_sent"] = "reset_link_sent"
+    message: str = Field(
+        default=(
+            "se l'indirizzo appartiene a un account, riceverà a breve un collegamento per "
+            "scegliere una nuova password"
+        )
+    )
+
+
+class PasswordReset(Schema):
+    token: Line(500) = Field(description="the token of the link /password/nuova/<token>")
+    password: str = Field(max_length=1000)
+    password_confirm: str = Field(max_length=1000)
+
+
+class PasswordResetDone(Out):
+    email: str = Field(description="the account's address: sign in with it and the new password")

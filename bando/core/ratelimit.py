@@ -44,6 +44,7 @@ LIMITS = {
     "login": "30 per 15 minutes; 100 per day",
     "registrations": "10 per hour; 30 per day",  # every registration sent from an address
     "confirmations": "5 per hour; 20 per day",  # requests for a new confirmation link
+    "password_resets": "5 per hour; 20 per day",  # requests for a link to a new password
     "uploads": "60 per 10 minutes; 400 per day",  # attachments stored, by the uploader
 }
 

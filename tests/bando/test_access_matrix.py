@@ -35,6 +35,8 @@ PUBLIC_API = {
     ("POST", "/accounts"),
     ("POST", "/accounts/confirmation"),
     ("POST", "/accounts/confirmation/resend"),
+    ("POST", "/accounts/password/forgotten"),
+    ("POST", "/accounts/password/reset"),
     ("GET", "/editions"),
     ("GET", "/editions/{code}"),
     ("GET", "/editions/{code}/budget"),
@@ -65,7 +67,7 @@ ROLE_RULES = [
 ]
 # Pages anyone may open (endpoint names); every other page needs signing in.
 PUBLIC_PAGES = re.compile(
-    r"^(public\.\w+|static|auth\.(login|register|registered|confirm|resend_confirmation)"
+    r"^(public\.\w+|static|auth\.(login|register|registered|confirm|resend_confirmation|forgotten_password|reset)"
     r"|ranking\.(public_ranking|ranking_csv|ranking_xlsx|ranking_minute)|transparency\.\w+)$"
 )
 ALLOCATED = ("funded", "reserve", "not_funded", "reported", "closed", "renounced", "revoked")

@@ -297,6 +297,7 @@ PUBLIC_PAGES = [
     "/come-funziona",
     "/registrazione",
     "/accedi",
+    "/password/dimenticata",
     "/domande-frequenti",
     f"/bandi/{DEMO_CODE}/domande-frequenti",
     "/accessibilita",
