@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
@@ -117,3 +118,38 @@ def init_app(app):
     @app.context_processor
     def _layout_context():
         return {"current_language": current_language()}
+
+
+# --- lists shown a page at a time -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int  # the page shown, from 1
+    pages: int
+    links: list  # the page numbers to link, None where some are left out
+    offset: int  # the rows before this page
+
+
+def page_links(current: int, pages: int) -> list[int | None]:
+    """The page numbers to link: the first, the last, two either side of the current one;
+    None where some are left out."""
+    shown = sorted({1, pages, *range(current - 2, current + 3)} & set(range(1, pages + 1)))
+    links: list[int | None] = []
+    for number in shown:
+        if links and number - links[-1] > 1:
+            links.append(None)
+        links.append(number)
+    return links
+
+
+def paging(total: int, per_page: int) -> Paging:
+    """The page a list's `?pagina=` asks for, kept within the pages there are (a word or a
+    page past the end shows the first or the last)."""
+    try:
+        asked = int(request.args.get("pagina", "1"))
+    except ValueError:
+        asked = 1
+    pages = max(1, -(-total // per_page))
+    current = max(1, min(asked, pages))
+    return Paging(current, pages, page_links(current, pages), (current - 1) * per_page)

@@ -37,6 +37,7 @@ from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.forms import FreeText
 from bando.core.labels import state_label
+from bando.core.layout import paging
 from bando.core.operations import OperationError, commit
 from bando.core.timeutil import utcnow
 from bando.core.transitions import TransitionRefused
@@ -103,26 +104,6 @@ def _edition_from_query() -> Edition | None:
     ) or db.session.scalar(select(Edition).order_by(Edition.closes_at.desc()).limit(1))
 
 
-def _page_number() -> int:
-    try:
-        number = int(request.args.get("pagina", "1"))
-    except ValueError:
-        return 1
-    return max(1, min(number, 100_000))
-
-
-def page_links(current: int, pages: int) -> list[int | None]:
-    """The page numbers to link: the first, the last, two either side of the current one;
-    None where some are left out."""
-    shown = sorted({1, pages, *range(current - 2, current + 3)} & set(range(1, pages + 1)))
-    links: list[int | None] = []
-    for number in shown:
-        if links and number - links[-1] > 1:
-            links.append(None)
-        links.append(number)
-    return links
-
-
 @bp.route("/")
 @roles_required("officer")
 def dashboard():
@@ -151,8 +132,7 @@ def dashboard():
         ).all()
     )
     total = counts.get(state, 0) if state else sum(counts.values())
-    pages = max(1, -(-total // PER_PAGE))
-    current = min(_page_number(), pages)
+    shown = paging(total, PER_PAGE)
     if state:
         where.append(Application.state == state)
     applications = db.session.scalars(
@@ -161,7 +141,7 @@ def dashboard():
         .options(joinedload(Application.organisation), joinedload(Application.neighbourhood))
         .order_by(Application.protocol_number)
         .limit(PER_PAGE)
-        .offset((current - 1) * PER_PAGE)
+        .offset(shown.offset)
     ).all()
     filters = {"bando": edition.code}
     if state:
@@ -179,9 +159,7 @@ def dashboard():
         counts=counts,
         total=total,
         applications=applications,
-        page=current,
-        pages=pages,
-        links=page_links(current, pages),
+        paging=shown,
         filters=filters,
         pending=sum(counts.get(s, 0) for s in PENDING),
     )
