@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def create_app(config=None, instance_path=None):
     from bando import (
         accounts,
+        admin,
         allocation,
         applications,
         budget,
@@ -41,6 +42,7 @@ def create_app(config=None, instance_path=None):
         payments,
         finance,
         public,
+        admin,
         demo,
     )
     for package in packages:

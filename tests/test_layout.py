@@ -27,6 +27,7 @@ ORDER = [
     "bando.payments",
     "bando.finance",
     "bando.public",
+    "bando.admin",
 ]
 
 

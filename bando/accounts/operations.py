@@ -472,16 +472,25 @@ def request_password_reset(email, *, now=None) -> None:
     user = user_by_email(email) if EMAIL_RE.fullmatch(normalise_email(email)) else None
     if user is None or not user.active or not _mail_allowed("password-reset", user):
         return
+    mail_password_link(
+        user,
+        "è stata chiesta una nuova password per l'account bando legato a questo indirizzo.",
+        "Se la richiesta non è stata fatta da Lei, ignori questo messaggio: la password "
+        "attuale resta valida.",
+    )
+
+
+def mail_password_link(
+    user: User, opening: str, closing: str, subject="Nuova password per l'account bando"
+) -> None:
+    """Queues (does not commit) the link to choose a new password, between a sentence that
+    says why it comes and one that says what if it is not wanted or has expired."""
     _mail(
         user.email,
-        "Nuova password per l'account bando",
-        f"Gentile {user.full_name or user.email},\n\n"
-        "è stata chiesta una nuova password per l'account bando legato a questo indirizzo. "
-        f"Per sceglierla apra il collegamento qui sotto (vale {reset_minutes()} minuti e "
-        "una sola volta):\n\n"
-        f"{reset_link(user)}\n\n"
-        "Se la richiesta non è stata fatta da Lei, ignori questo messaggio: la password "
-        "attuale resta valida.\n",
+        subject,
+        f"Gentile {user.full_name or user.email},\n\n{opening} Per scegliere la password "
+        f"apra il collegamento qui sotto (vale {reset_minutes()} minuti e una sola "
+        f"volta):\n\n{reset_link(user)}\n\n{closing}\n",
     )
 
 

@@ -64,6 +64,10 @@ ROLE_RULES = [
     ("GET", r"/editions/\{code\}/letters", {"finance"}),
     ("POST", r"/editions/\{code\}/letters", {"finance"}),
     ("DELETE", r"/editions/\{code\}/committee/\{user_id\}", {"officer"}),
+    ("GET", r"/users(/\{user_id\})?", {"admin"}),
+    ("POST", r"/users(/\{user_id\}/(deactivate|reactivate|password-link))?", {"admin"}),
+    ("POST", r"/editions", {"admin"}),
+    ("GET", r"/audit", {"admin"}),
 ]
 # Pages anyone may open (endpoint names); every other page needs signing in.
 PUBLIC_PAGES = re.compile(
@@ -297,8 +301,11 @@ def page_url(rule, world, application_id, code):
         "review_id": MISSING_ID,
         "user_id": world.users["evaluator"].id,
         "token": "gettone-non-valido",
+        "action": "disattiva",
     }
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values.get(m.group(1), MISSING_ID)), rule.rule)
+    return re.sub(
+        r"<(?:[^:>]+:)?(\w+)>", lambda m: str(values.get(m.group(1), MISSING_ID)), rule.rule
+    )
 
 
 @pytest.fixture
@@ -359,3 +366,24 @@ def test_pages_that_are_not_public_need_signing_in(app, world, browsers):
         assert response.status_code in (302, 401, 404), rule.rule
         if response.status_code == 302:
             assert "/accedi" in response.headers["Location"], rule.rule
+
+
+def test_only_administrators_open_the_administration(app, world, browsers):
+    before = fingerprint()
+    rules = [(m, r) for m, r in page_rules(app) if r.endpoint.startswith("admin.")]
+    assert len(rules) >= 7
+    for role in ROLES:
+        for method, rule in rules:
+            if role == "admin" and method != "GET":
+                continue  # the administrator's changes are tested in tests/bando/admin
+            url = page_url(rule, world, MISSING_ID, world.editions["open"].code)
+            response = browsers[role].open(url, method=method)
+            where = (role, method, rule.rule)
+            if role == "anonymous":
+                assert response.status_code == 302, where
+                assert "/accedi" in response.headers["Location"], where
+            elif role != "admin":
+                assert response.status_code == 403, where
+            else:
+                assert response.status_code == 200, where
+    assert fingerprint() == before
