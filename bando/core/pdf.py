@@ -53,9 +53,13 @@ PROBLEMS = {
         "script, ad esempio stampandolo di nuovo in PDF"
     ),
     "actions": (
-        "il PDF contiene azioni automatiche (all'apertura, su eventi o che avviano "
-        "programmi), non ammesse: caricarne una versione semplice, ad esempio stampandolo di "
-        "nuovo in PDF"
+        "il PDF contiene azioni automatiche (all'apertura, su eventi, che avviano programmi, "
+        "aprono file o inviano dati), non ammesse: caricarne una versione semplice, ad "
+        "esempio stampandolo di nuovo in PDF"
+    ),
+    "multimedia": (
+        "il PDF contiene contenuti multimediali o 3D interattivi, non ammessi: caricarne una "
+        "versione semplice, ad esempio stampandolo di nuovo in PDF"
     ),
     "embedded": (
         "il PDF contiene file allegati al suo interno, non ammessi: caricare ciascun "
@@ -65,7 +69,13 @@ PROBLEMS = {
 }
 
 # When several are found, the most telling is named.
-_ORDER = ("javascript", "actions", "embedded", "resources")
+_ORDER = ("javascript", "actions", "multimedia", "embedded", "resources")
+# Actions that send the form's data away, read data in, or open another file.
+_OUTWARD_ACTIONS = ("/SubmitForm", "/ImportData", "/GoToR", "/Movie", "/Sound")
+# Annotations whose content a viewer plays or runs (3D models carry their own scripts).
+_PLAYED = ("/3D", "/RichMedia", "/Movie", "/Sound", "/Screen")
+# Link schemes that run code or reach the reader's own files instead of a web page.
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "file:", "data:")
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +262,26 @@ def _active_content(dictionary, found: set) -> None:
     """What a dictionary (or a stream's dictionary) asks a viewer to run or unpack."""
     keys = set(dictionary.keys())
     action = _name(dictionary.get("/S"))
-    if keys & {"/JS", "/JavaScript"} or action in ("/JavaScript", "/Rendition"):
+    # XFA forms and 3D models (OnInstantiate) carry scripts of their own.
+    if keys & {"/JS", "/JavaScript", "/XFA", "/OnInstantiate"} or action in (
+        "/JavaScript",
+        "/Rendition",
+    ):
         found.add("javascript")
-    if "/AA" in keys or action == "/Launch" or "/Launch" in keys:
+    if "/AA" in keys or action == "/Launch" or "/Launch" in keys or action in _OUTWARD_ACTIONS:
         found.add("actions")
+    if action == "/URI":
+        target = dictionary.get("/URI")
+        target = target.get_object() if hasattr(target, "get_object") else target
+        if isinstance(target, bytes):
+            target = target.decode("latin-1")
+        scheme = str(target or "").strip().lower()
+        # Viewers ignore control characters and spaces inside a scheme: so does this check.
+        scheme = "".join(ch for ch in scheme if ch > " ")
+        if scheme.startswith(_UNSAFE_SCHEMES):
+            found.add("javascript" if "script:" in scheme[:12] else "actions")
+    if _name(dictionary.get("/Subtype")) in _PLAYED or "/3DD" in keys:
+        found.add("multimedia")
     if "/OpenAction" in keys:
         opening = dictionary["/OpenAction"]
         opening = opening.get_object() if hasattr(opening, "get_object") else opening

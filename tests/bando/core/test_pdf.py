@@ -12,10 +12,12 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
+    ByteStringObject,
     DictionaryObject,
     NameObject,
     NullObject,
     NumberObject,
+    StreamObject,
     TextStringObject,
 )
 from sqlalchemy import select
@@ -281,6 +283,102 @@ def test_active_content_is_refused_with_its_reason(change, code):
     verdict = check_pdf(data, **BUDGET)
     assert verdict.code == code
     assert pdf_problem(data, LIMIT, **BUDGET) == PROBLEMS[code]
+
+
+def _annotation(writer, **entries):
+    """An annotation on the first page, made of `entries` (names → pypdf objects)."""
+    annotation = DictionaryObject(
+        {NameObject("/Type"): NameObject("/Annot"), NameObject("/Rect"): _rect()}
+    )
+    annotation.update({NameObject("/" + key): value for key, value in entries.items()})
+    reference = writer._add_object(annotation)
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([reference])
+
+
+def _rect():
+    return ArrayObject([NumberObject(n) for n in (10, 10, 100, 30)])
+
+
+def _link(uri):
+    def change(writer):
+        action = DictionaryObject({NameObject("/S"): NameObject("/URI"), NameObject("/URI"): uri})
+        _annotation(writer, Subtype=NameObject("/Link"), A=action)
+
+    return change
+
+
+def _action(kind):
+    def change(writer):
+        action = DictionaryObject(
+            {NameObject("/S"): NameObject(kind), NameObject("/F"): TextStringObject("x")}
+        )
+        _annotation(writer, Subtype=NameObject("/Link"), A=action)
+
+    return change
+
+
+def _xfa(writer):
+    script = StreamObject()
+    script.set_data(
+        b"<xdp:xdp><event activity='initialize'><script contentType='application/"
+        b"x-javascript'>app.alert(1)</script></event></xdp:xdp>"
+    )
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
+        {NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): writer._add_object(script)}
+    )
+
+
+def _three_d(writer):
+    script = StreamObject()
+    script.set_data(b"host.app.alert(1);")
+    model = StreamObject()
+    model.update(
+        {
+            NameObject("/Type"): NameObject("/3D"),
+            NameObject("/Subtype"): NameObject("/U3D"),
+            NameObject("/OnInstantiate"): writer._add_object(script),
+        }
+    )
+    _annotation(writer, Subtype=NameObject("/3D"), **{"3DD": writer._add_object(model)})
+
+
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        (_xfa, "javascript"),
+        (_three_d, "javascript"),
+        (_link(TextStringObject("javascript:app.alert(1)")), "javascript"),
+        (_link(TextStringObject(" JavaScript :app.alert(1)")), "javascript"),
+        (_link(ByteStringObject(b"javascript:app.alert(1)")), "javascript"),
+        (_link(TextStringObject("file:///C:/Windows/System32/calc.exe")), "actions"),
+        (_action("/SubmitForm"), "actions"),
+        (_action("/ImportData"), "actions"),
+        (_action("/GoToR"), "actions"),
+        (lambda writer: _annotation(writer, Subtype=NameObject("/RichMedia")), "multimedia"),
+    ],
+    ids=[
+        "xfa-script",
+        "3d-script",
+        "javascript-link",
+        "javascript-link-spaced",
+        "javascript-link-bytes",
+        "file-link",
+        "submit-form",
+        "import-data",
+        "remote-file",
+        "rich-media",
+    ],
+)
+def test_scripts_and_actions_a_click_or_a_viewer_runs_are_refused(change, code):
+    data = _edited(change)
+    verdict = check_pdf(data, **BUDGET)
+    assert verdict.code == code
+    assert pdf_problem(data, LIMIT, **BUDGET) == PROBLEMS[code]
+
+
+def test_a_link_to_a_web_page_is_accepted():
+    data = _edited(_link(TextStringObject("https://www.comune.milano.it/bandi")))
+    assert check_pdf(data, **BUDGET).code == "ok"
 
 
 def test_an_opening_that_only_shows_the_first_page_is_accepted():
