@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import current_app, request, url_for
 from flask_babel import get_locale
@@ -93,7 +93,10 @@ def language_url(code: str) -> str:
     """This same page in another language (the choice is kept in the session)."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     args.append(("lang", code))
-    return f"{request.path}?{urlencode(args)}"
+    # The path as typed may be "//host" or "/\\host" (a 404 page shows it too): quoted and
+    # with one leading slash, the link stays on this site whatever a browser makes of it.
+    path = "/" + quote(request.path, safe="/:@!$&'()*+,;=-._~").lstrip("/")
+    return f"{path}?{urlencode(args)}"
 
 
 def current_language() -> str:

@@ -108,11 +108,13 @@ def init_app(app):
 
 
 def _private(response) -> bool:
-    """Whether the response must not be kept by any cache: a download, or anything
-    answered to a signed-in person or a bearer token (static files excepted: the same
-    for everyone)."""
+    """Whether the response must not be kept by any cache: a download, the answer to
+    anything but a reading (a new token, a registration), or anything answered to a
+    signed-in person or a bearer token (static files excepted: the same for everyone)."""
     if request.endpoint == "static":
         return False
+    if request.method not in ("GET", "HEAD"):
+        return True
     if response.headers.get("Content-Disposition", "").lower().startswith("attachment"):
         return True
     if "Authorization" in request.headers:

@@ -138,15 +138,20 @@ def minute_pdf(edition: Edition, entries: list[RankingEntry], committee: list[di
         ),
         _p("La commissione", styles["Heading4"]),
     ]
+    # The minute is public: a member is named, never by their e-mail address (a member
+    # made without a name is numbered instead).
+    names = [
+        member["name"] or f"Componente n. {number}" for number, member in enumerate(committee, 1)
+    ]
     story += [
         _p(
-            f"{member['name'] or member['email']} — dichiarazione di assenza di conflitti di "
-            f"interessi firmata il {moment(member['declared_at'])}"
+            f"{name} — dichiarazione di assenza di conflitti di interessi firmata il "
+            f"{moment(member['declared_at'])}"
             if member["declared_at"]
-            else f"{member['name'] or member['email']} — dichiarazione non firmata",
+            else f"{name} — dichiarazione non firmata",
             body,
         )
-        for member in committee
+        for name, member in zip(names, committee, strict=True)
     ]
     story += [Spacer(1, 3 * mm), _p("Graduatoria", styles["Heading4"])]
     shown = [0, 2, 3, 5] + list(range(7, len(header) - 1))  # position… points, total, outcome

@@ -120,6 +120,19 @@ def test_language_links_keep_the_page_and_its_query(client):
     assert '<span class="active" lang="it" aria-current="true">Italiano</span>' in html
 
 
+def test_language_links_stay_on_the_site_whatever_the_path(client):
+    # A 404 page shows its language links too: a path a browser would read as another host
+    # ("/\\host" is "//host" to it) becomes a path of this site.
+    for path, expected in (
+        ("/%5Cevil.example", "/%5Cevil.example?lang=en"),
+        ("/%09/evil.example", "/%09/evil.example?lang=en"),
+        ("/bandi/caff%C3%A8", "/bandi/caff%C3%A8?lang=en"),
+    ):
+        html = text_of(client.get(path))
+        links = re.findall(r'href="([^"]*lang=en)"', html)
+        assert links == [expected], (path, links)
+
+
 def test_formats():
     summer = datetime(2019, 4, 15, 10, 0, tzinfo=UTC)
     winter = datetime(2019, 3, 1, 8, 0, tzinfo=UTC)

@@ -83,6 +83,17 @@ def test_public_page_has_the_headers_and_may_be_cached(client):
     assert_hardened(response, private=False)
 
 
+def test_a_new_token_and_any_other_answer_to_a_change_are_never_stored(app, client):
+    officer = create_user("officer")
+    db.session.commit()
+    token = client.post("/api/v1/tokens", json={"email": officer.email, "password": PASSWORD})
+    assert token.status_code == 201 and "token" in token.get_json()
+    assert_hardened(token, private=True)
+    refused = client.post("/api/v1/accounts/confirmation/resend", json={"email": "a@b.it"})
+    assert_hardened(refused, private=True)
+    assert_hardened(client.get("/api/v1/editions"), private=False)
+
+
 def test_signed_in_page_is_never_stored(app, client):
     officer = create_user("officer")
     db.session.commit()
