@@ -238,6 +238,7 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
         tell_registration_attempt(existing, now=now)
         return None
     send_confirmation(user, now=now, check_quota=False)
+    account_event("register_organisation", user, actor=user)
     db.session.flush()
     return user
 
@@ -332,6 +333,7 @@ def confirm_email(token: str, *, now: datetime | None = None) -> User:
     user = user_for_confirmation(token)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now or utcnow()
+        account_event("confirm_email", user, actor=user)
     return user
 
 
@@ -419,7 +421,8 @@ def change_password(
 
 def account_event(trigger: str, user: User, actor: User | None = None) -> None:
     """An account's change in the audit chain (who, whose account, its role; never a
-    password): made, given a new password, deactivated. `actor` None: the console."""
+    password): registered or made, its address confirmed, given a new password,
+    deactivated. `actor` None: the console."""
     audit.append(
         subject="user",
         trigger=trigger,

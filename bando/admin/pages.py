@@ -30,6 +30,8 @@ PER_PAGE = 50
 STATUS_NAMES = {"active": _l("Attivi"), "inactive": _l("Disattivati")}
 # The account events the history shows, in words.
 EVENT_NAMES = {
+    "register_organisation": _l("Ente registrato dal sito"),
+    "confirm_email": _l("Indirizzo email confermato"),
     "create_user": _l("Account creato"),
     "set_password": _l("Password cambiata"),
     "reset_password": _l("Password scelta con il collegamento ricevuto"),

@@ -314,3 +314,23 @@ def test_confirmation_helper_follows_the_link(client):
     client.post("/api/v1/accounts", json=body)
     confirm_address(client, body["email"])
     assert db.session.scalar(select(User.email_confirmed_at)) is not None
+
+
+def test_the_registration_and_the_confirmation_are_in_the_audit_trail(client):
+    from bando.core import audit
+    from bando.core.models import AuditEvent
+
+    body = registration()
+    client.post("/api/v1/accounts", json=body)
+    again = {**registration(), "email": body["email"]}
+    assert client.post("/api/v1/accounts", json=again).status_code == 202  # nothing made
+    client.post(confirmation_path(body["email"]))
+    client.post(confirmation_path(body["email"]))  # a second click confirms nothing more
+    user = db.session.scalar(select(User))
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.trigger, e.subject, e.actor_id) for e in events] == [
+        ("register_organisation", "user", user.id),
+        ("confirm_email", "user", user.id),
+    ]
+    assert events[0].payload == {"user": user.email, "role": "applicant"}
+    assert audit.verify() is None

@@ -231,7 +231,7 @@ def test_everyone_lands_on_their_own_page(app):
         ("officer", "/istruttoria/"),
         ("evaluator", "/valutazione"),
         ("finance", "/contabilita/"),
-        ("admin", "/profilo"),
+        ("admin", "/amministrazione/"),
     ):
         user = create_user(role)
         db.session.commit()
