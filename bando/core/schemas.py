@@ -72,6 +72,22 @@ Cents = Annotated[
 ]
 
 
+def _own_cents(value: Any, info: ValidationInfo) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and (info.context or {}).get(OWN):
+        return value
+    raise ValueError("only bando's own figures")
+
+
+# A figure bando computes that may be below zero (what reached the beneficiaries, net of
+# an advance given back whole): sent only, "-200.00".
+SignedCents = Annotated[
+    int,
+    BeforeValidator(_own_cents),
+    PlainSerializer(cents_to_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}),
+]
+
+
 def _positive(cents: int) -> int:
     if cents <= 0:
         raise ValueError("l'importo deve essere maggiore di zero")

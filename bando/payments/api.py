@@ -1,14 +1,14 @@
 """The payments' API: what is due and paid on an application, finance's recording of a
-payment (idempotent with the `Idempotency-Key` header), the register of a call (JSON, CSV)."""
-
-from flask import Response
+payment (idempotent with the `Idempotency-Key` header), the register of a call (JSON, CSV, XLSX)."""
 
 from bando.applications import rules
 from bando.calls.api import edition_or_404
 from bando.core import idempotency
 from bando.core.api import ApiError, endpoint
+from bando.core.xlsxfile import MIMETYPE as XLSX
 from bando.payments import operations
-from bando.payments.exports import register_csv
+from bando.payments.exports import register_file
+from bando.payments.operations import register_totals
 from bando.payments.schemas import ApplicationPayments, PaymentIn, PaymentOut, Register
 
 READERS = ("finance", "officer", "admin")
@@ -93,8 +93,7 @@ def edition_payments(user, code):
     return Register.of(
         {
             "edition": code,
-            "paid": sum(p.signed_cents for p in payments),
-            "withholding": sum(p.withholding_cents for p in payments),
+            **register_totals(payments),
             "payments": [operations.payment_view(p) for p in payments],
         }
     )
@@ -109,9 +108,17 @@ def edition_payments(user, code):
     ok=(200, "the CSV", {"text/csv": {}}),
 )
 def edition_payments_csv(user, code):
-    edition = edition_or_404(code)
-    return Response(
-        register_csv(operations.register(edition)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="pagamenti-{edition.code}.csv"'},
-    )
+    return register_file(edition_or_404(code), "csv")
+
+
+@endpoint(
+    "GET",
+    "/editions/<code>/payments.xlsx",
+    summary="The payment register of a call as XLSX: amounts and dates as numbers and "
+    "dates, with the totals",
+    tag="payments",
+    roles=READERS,
+    ok=(200, "the XLSX", {XLSX: {}}),
+)
+def edition_payments_xlsx(user, code):
+    return register_file(edition_or_404(code), "xlsx")

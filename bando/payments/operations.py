@@ -252,6 +252,16 @@ def payment_view(payment: Payment, key: str | None = None) -> dict:
     }
 
 
+def register_totals(payments: list[Payment]) -> dict[str, int]:
+    """What a register adds up to: paid net of recoveries, withheld, and what reached the
+    beneficiaries (cents)."""
+    return {
+        "paid": sum(p.signed_cents for p in payments),
+        "withholding": sum(p.withholding_cents for p in payments),
+        "net": sum(p.net_cents for p in payments),
+    }
+
+
 def register(edition) -> list[Payment]:
     """The payment register of a call, in the order recorded."""
     return list(

@@ -6,7 +6,7 @@ Thin views over bando.payments.operations, the same the API calls."""
 
 import uuid
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,8 +23,8 @@ from bando.core.formatting import money
 from bando.core.operations import OperationError
 from bando.core.schemas import one_line
 from bando.payments import operations
-from bando.payments.exports import register_csv
-from bando.payments.operations import KIND_LABELS
+from bando.payments.exports import register_file
+from bando.payments.operations import KIND_LABELS, register_totals
 
 bp = Blueprint("payments", __name__)
 
@@ -153,17 +153,12 @@ def register(code):
         edition=edition,
         payments=payments,
         kind_labels=KIND_LABELS,
-        paid=sum(p.signed_cents for p in payments),
-        withholding=sum(p.withholding_cents for p in payments),
+        totals=register_totals(payments),
     )
 
 
-@bp.route("/contabilita/bandi/<code>/registro.csv")
+@bp.route("/contabilita/bandi/<code>/registro.<any(csv, xlsx):kind>")
 @roles_required("finance")
-def register_export(code):
+def register_export(code, kind):
     edition = _edition(code)
-    return Response(
-        register_csv(operations.register(edition)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="pagamenti-{edition.code}.csv"'},
-    )
+    return register_file(edition, kind)

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bando.core.schemas import Cents, Line, Moment, Out, Schema
+from bando.core.schemas import Cents, Line, Moment, Out, Schema, SignedCents
 
 Kind = Literal["advance", "balance", "recovery"]
 
@@ -55,4 +55,8 @@ class Register(Out):
     edition: str
     paid: Cents = Field(description="Σ payments − Σ recoveries")
     withholding: Cents
+    net: SignedCents = Field(
+        description="what reached the beneficiaries: paid − withholding (below zero when an "
+        "advance came back whole, its withholding having gone to the tax office)"
+    )
     payments: list[PaymentOut]

@@ -10,6 +10,7 @@ from bando.calls.models import Edition
 from bando.core.api import ApiError, current_api_user, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
+from bando.core.xlsxfile import MIMETYPE as XLSX
 from bando.evaluation.api import committee_view
 from bando.ranking import exports, operations
 from bando.ranking.schemas import DrawIn, DrawOut, RankingOut
@@ -150,9 +151,6 @@ def _approved_entries(code):
     if not entries:
         raise ApiError(404, "no approved ranking for this edition")
     return edition, entries
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @endpoint(

@@ -7,8 +7,6 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -19,6 +17,7 @@ from bando.calls.models import Edition
 from bando.core.csvfile import csv_bytes
 from bando.core.formatting import moment
 from bando.core.timeutil import utcnow
+from bando.core.xlsxfile import Sheet, xlsx_bytes
 from bando.ranking.models import RankingEntry
 from workflows.timezone import on
 
@@ -79,30 +78,9 @@ def ranking_csv(edition: Edition, entries: list[RankingEntry]) -> bytes:
 
 
 def ranking_xlsx(edition: Edition, entries: list[RankingEntry]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Graduatoria"
     header, rows = table(edition, entries)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    by_hood = workbook.create_sheet("Per quartiere")
-    by_hood.append(header)
-    for row in sorted(rows, key=lambda r: (r[5], r[1])):
-        by_hood.append(row)
-    # openpyxl writes a text starting with "=" as a formula: an organisation's name must
-    # stay text (formula injection).
-    for page in (sheet, by_hood):
-        for line in page.iter_rows():
-            for cell in line:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    by_hood = sorted(rows, key=lambda r: (r[5], r[1]))
+    return xlsx_bytes([Sheet("Graduatoria", header, rows), Sheet("Per quartiere", header, by_hood)])
 
 
 def _p(text, style):

@@ -25,13 +25,13 @@ from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.core.transitions import TransitionRefused
+from bando.core.xlsxfile import MIMETYPE as XLSX
 from bando.evaluation.api import committee_view
 from bando.ranking import exports, operations
 from scoring.criteria import points_str
 
 bp = Blueprint("ranking", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ID_LIMIT = 2**31
 
 

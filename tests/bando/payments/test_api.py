@@ -3,14 +3,18 @@ request recorded once, the register (JSON and CSV, with cells neutralised), refu
 
 import csv
 import io
+from datetime import datetime
+from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bando.budget.figures import figures
 from bando.budget.models import Payment
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.timeutil import to_rome, utcnow
 from tests.evaluation_factories import token
 from tests.factories import create_user
 from tests.finance_factories import funded_world
@@ -127,14 +131,33 @@ def test_the_register_of_the_call_as_json_and_csv(app, client):
         "200.00",
         "4800.00",
     )
+    sheet = xlsx_rows(client, code, finance)
+    assert sheet[0][0] == "data" and len(sheet) == 3
+    paid_on = sheet[1][0]
+    assert isinstance(paid_on, datetime) and paid_on.date() == to_rome(utcnow()).date()
+    assert sheet[1][2] == '=HYPERLINK("http://x")'  # text, not a formula
+    assert sheet[1][5:8] == (Decimal("5000"), Decimal("200"), Decimal("4800"))
+    assert sheet[2][5:8] == (Decimal("5000"), Decimal("200"), Decimal("4800"))  # the totals
+    assert body["net"] == "4800.00"
     applicant = create_user("applicant")
     db.session.commit()
-    assert (
-        client.get(
-            f"/api/v1/editions/{code}/payments", headers=token(client, applicant)
-        ).status_code
-        == 403
-    )
+    for tail in ("", ".csv", ".xlsx"):
+        url = f"/api/v1/editions/{code}/payments{tail}"
+        assert client.get(url, headers=token(client, applicant)).status_code == 403
+
+
+def xlsx_rows(client, code, finance) -> list[tuple]:
+    """The register's XLSX read back with openpyxl: rows of values (amounts as Decimal)."""
+    exported = client.get(f"/api/v1/editions/{code}/payments.xlsx", headers=token(client, finance))
+    assert exported.status_code == 200 and exported.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    assert sheet.title == "Pagamenti" and sheet["A2"].number_format == "DD/MM/YYYY"
+    assert sheet["F2"].number_format == "#,##0.00"
+    assert sheet["B1"].font.bold and sheet.freeze_panes == "A2"
+    return [
+        tuple(Decimal(str(v)) if isinstance(v, float | int) else v for v in row)
+        for row in sheet.iter_rows(values_only=True)
+    ]
 
 
 @pytest.mark.parametrize("ended_by", ["revoke", "renounce"])
@@ -166,4 +189,14 @@ def test_a_grant_ended_gives_back_what_was_paid(app, client, ended_by):
     rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert [row["importo_lordo"] for row in rows] == ["5000.00", "-5000.00"]
     assert rows[1]["importo_netto"] == "-5000.00"
+    # The spreadsheet: real amounts and dates, and the totals: nothing paid in the end;
+    # the organisation gave back the whole advance, of which it had received 4 800 (the
+    # 200 withheld went to the tax office on its behalf).
+    sheet = xlsx_rows(client, application.edition.code, finance)
+    assert [row[5] for row in sheet[1:]] == [Decimal("5000.00"), Decimal("-5000.00"), 0]
+    assert sheet[-1][:1] == ("Totale",) and sheet[-1][7] == Decimal("-200")
+    body = client.get(
+        f"/api/v1/editions/{application.edition.code}/payments", headers=token(client, finance)
+    ).get_json()
+    assert (body["paid"], body["net"]) == ("0.00", "-200.00")
     assert client.get(url, headers=token(client, finance)).get_json()["due"] == []

@@ -56,6 +56,10 @@ def test_finance_pays_the_advance_once_from_its_pages(app, client):
     assert "Mandato 2020/15" in register and "€ 4.800,00" in register
     exported = client.get(f"/contabilita/bandi/{code}/registro.csv")
     assert exported.status_code == 200 and "Mandato 2020/15" in exported.data.decode("utf-8-sig")
+    spreadsheet = client.get(f"/contabilita/bandi/{code}/registro.xlsx")
+    assert spreadsheet.status_code == 200 and spreadsheet.data.startswith(b"PK")
+    assert f'href="/contabilita/bandi/{code}/registro.xlsx"' in register
+    assert client.get(f"/contabilita/bandi/{code}/registro.pdf").status_code == 404
     # Paid: nothing due now.
     assert "Anticipo € 5.000,00" not in text(client.get(f"/contabilita/bandi/{code}"))
     assert "Nessun pagamento di questo tipo" in text(client.get(url))
