@@ -136,65 +136,67 @@ class Decision:
     @property
     def reason_text(self) -> str:
         """The reason in Italian, for letters and pages."""
+        return self.reason_sentence()
+
+    def reason_sentence(self, _=lambda text: text, money=euro) -> str:
+        """The reason as a sentence: in Italian, or through `_` (a gettext) and `money` (an
+        amount formatter) in the reader's language."""
         reason = self.reason
+        amounts = {
+            "amount": money(self.amount_cents),
+            "full": money(self.full_cents),
+            "added": money(self.added_cents),
+            "residual": money(self.residual_before),
+        }
         if reason == FUNDED_FULL:
-            text = f"finanziata per intero ({euro(self.amount_cents)})" + self._pass_text()
+            text = _("finanziata per intero (%(amount)s)") % amounts + self._pass_text(_)
         elif reason == FUNDED_PARTIAL:
-            text = (
-                f"finanziata in parte: {euro(self.amount_cents)} su {euro(self.full_cents)} "
-                "richiesti" + self._pass_text()
-            )
+            text = _("finanziata in parte: %(amount)s su %(full)s richiesti") % amounts
+            text += self._pass_text(_)
         elif reason == KEPT:
             if self.amount_cents < self.full_cents:
-                text = (
-                    f"contributo già concesso in parte: {euro(self.amount_cents)} su "
-                    f"{euro(self.full_cents)} richiesti"
-                )
+                text = _("contributo già concesso in parte: %(amount)s su %(full)s richiesti")
+                text %= amounts
             else:
-                text = f"contributo già concesso ({euro(self.amount_cents)})"
+                text = _("contributo già concesso (%(amount)s)") % amounts
         elif reason == TOPPED_UP:
-            text = (
-                f"contributo integrato di {euro(self.added_cents)}: ora "
-                f"{euro(self.amount_cents)} su {euro(self.full_cents)} richiesti"
-            )
+            text = _("contributo integrato di %(added)s: ora %(amount)s su %(full)s richiesti")
+            text %= amounts
         elif reason == BELOW_THRESHOLD:
-            return "sotto la soglia di finanziabilità"
+            return _("sotto la soglia di finanziabilità")
         elif reason == ENDED:
-            return "contributo cessato (rinuncia, revoca o ritiro): non più finanziabile"
+            return _("contributo cessato (rinuncia, revoca o ritiro): non più finanziabile")
         else:
             position = (
-                f"in riserva: posizione {self.reserve_position}"
+                _("in riserva: posizione %(position)s") % {"position": self.reserve_position}
                 if self.reserve_position is not None
-                else "in riserva"
+                else _("in riserva")
             )
             if reason == STOPPED:
-                why = (
-                    "l'assegnazione si è fermata alla prima proposta "
-                    "non coperta dalle risorse residue"
+                why = _(
+                    "l'assegnazione si è fermata alla prima proposta non coperta dalle "
+                    "risorse residue"
                 )
+            elif reason == PARTIAL_TOO_SMALL:
+                why = _(
+                    "le risorse residue (%(residual)s) non coprono la richiesta di %(full)s "
+                    "e sono meno del %(share)s necessario per un contributo parziale"
+                ) % {**amounts, "share": _percent(self.min_partial_share_bp)}
             else:
-                why = (
-                    f"le risorse residue ({euro(self.residual_before)}) non coprono "
-                    f"la richiesta di {euro(self.full_cents)}"
-                )
-                if reason == PARTIAL_TOO_SMALL:
-                    why += (
-                        f" e sono meno del {_percent(self.min_partial_share_bp)} necessario "
-                        "per un contributo parziale"
-                    )
+                why = _("le risorse residue (%(residual)s) non coprono la richiesta di %(full)s")
+                why %= amounts
             text = f"{position}; {why}"
         if self.full_cents < self.requested_cents:
-            text += (
-                f"; richiesta di {euro(self.requested_cents)} ridotta al massimo "
-                f"per progetto ({euro(self.full_cents)})"
-            )
+            text += "; " + _(
+                "richiesta di %(requested)s ridotta al massimo per progetto (%(full)s)"
+            ) % {"requested": money(self.requested_cents), "full": money(self.full_cents)}
         return text
 
-    def _pass_text(self) -> str:
+    def _pass_text(self, _) -> str:
         if self.pass_ == QUOTA_PASS:
-            return " con la quota del quartiere"
+            return " " + _("con la quota del quartiere")
         if self.pass_ == POOL_PASS:
-            return " con le risorse residue della graduatoria unica"
+            return " " + _("con le risorse residue della graduatoria unica")
         return ""
 
 

@@ -216,6 +216,7 @@ def explanation(application) -> dict:
         "reason_text": decision.reason_text if decision else None,
         "accept_by": award.accept_by if award else None,
         "accepted_at": award.accepted_at if award else None,
+        "decision": decision,  # for the pages, which say the reason in their language
     }
 
 

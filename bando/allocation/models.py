@@ -54,6 +54,12 @@ class AllocationDecision(db.Model):
     residual_before: Mapped[int] = mapped_column(Money)
     residual_after: Mapped[int] = mapped_column(Money)
     reserve_position: Mapped[int | None] = mapped_column(Integer)
+    # What the reason is written from (scoring.allocation.Decision); null in runs made
+    # before they were kept, whose reason is only the Italian text.
+    requested_cents: Mapped[int | None] = mapped_column(Money)
+    full_cents: Mapped[int | None] = mapped_column(Money)
+    pass_name: Mapped[str | None] = mapped_column(String(10))
+    min_partial_share_bp: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[AllocationRun] = relationship(back_populates="decisions")
     application: Mapped[Application] = relationship()

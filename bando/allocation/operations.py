@@ -238,6 +238,10 @@ def _record(edition, allocation: Allocation, rows, actor, cause, now) -> None:
                     residual_before=d.residual_before,
                     residual_after=d.residual_after,
                     reserve_position=d.reserve_position,
+                    requested_cents=d.requested_cents,
+                    full_cents=d.full_cents,
+                    pass_name=d.pass_,
+                    min_partial_share_bp=d.min_partial_share_bp,
                 )
                 for d in allocation.decisions
             ],

@@ -27,7 +27,7 @@ from wtforms import TextAreaField
 from bando.accounts.models import User
 from bando.allocation import operations
 from bando.allocation.api import explanation
-from bando.allocation.models import AllocationRun
+from bando.allocation.models import AllocationDecision, AllocationRun
 from bando.applications import rules
 from bando.applications.lifecycle import check
 from bando.applications.pages.officer import edition_for_officer
@@ -39,10 +39,38 @@ from bando.core.operations import OperationError, commit
 from bando.core.schemas import many_lines
 from bando.core.transitions import TransitionRefused
 from bando.ranking.models import RankingEntry
-from scoring.allocation import Allocation, allocate
+from scoring.allocation import Allocation, Decision, allocate
 from scoring.money import AmountError, parse_cents
 
 bp = Blueprint("allocation", __name__)
+
+
+@bp.app_template_filter("allocation_reason")
+def allocation_reason(decision: Decision | AllocationDecision | None) -> str:
+    """Why a run decided so, in the page's language, from the decision's figures: a run's
+    own Decision, or a stored one that kept them (one of a run made before they were kept
+    has only its Italian text)."""
+    if decision is None:
+        return ""
+    if isinstance(decision, AllocationDecision):
+        if decision.full_cents is None:
+            return decision.reason_text
+        decision = Decision(
+            id=decision.application_id,
+            outcome=decision.outcome,
+            amount_cents=decision.amount_cents,
+            added_cents=decision.added_cents,
+            reason=decision.reason,
+            pass_=decision.pass_name,
+            residual_before=decision.residual_before,
+            residual_after=decision.residual_after,
+            reserve_position=decision.reserve_position,
+            requested_cents=decision.requested_cents or 0,
+            full_cents=decision.full_cents,
+            min_partial_share_bp=decision.min_partial_share_bp or 0,
+        )
+    return decision.reason_sentence(_, money)
+
 
 MODE_LABELS = {
     "single_ranking": _l("graduatoria unica per tutti i quartieri"),
@@ -545,7 +573,7 @@ def award_summary(application) -> AwardSummary | None:
         outcome=explained["outcome"],
         position=explained["position"],
         total=explained["total"],
-        reason_text=explained["reason_text"],
+        reason_text=allocation_reason(explained["decision"]) or None,
         award=award,
         partial=award is not None and award.amount_cents < _full_cents(application),
         can_accept=active and not accept_refusals,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bando import ROOT
 from bando.accounts.models import User
 from bando.allocation import operations
-from bando.allocation.models import AllocationRun
+from bando.allocation.models import AllocationDecision, AllocationRun
 from bando.allocation.pages import read_alternative
 from bando.applications.models import Application
 from bando.budget.models import Award, Payment
@@ -25,6 +25,7 @@ from bando.core.formatting import dated
 from bando.core.models import AuditEvent
 from bando.core.timeutil import utcnow
 from tests.allocation_factories import ranked_world
+from tests.bando.applications.data import token_for
 from tests.bando.core.test_i18n import read_catalogue
 from tests.factories import PASSWORD, create_user
 from tests.statements import recorded_statements
@@ -392,6 +393,7 @@ def test_others_get_404_or_403(app, client):
 
 NEW_SOURCES = [
     ("bando/allocation/pages.py", "python"),
+    ("scoring/allocation.py", "python"),  # the reasons, said in the page's language
     *(
         (f"templates/{folder}/{name}", "jinja2")
         for folder, names in (
@@ -428,6 +430,41 @@ def test_the_pages_read_in_english(app, client):
     assert "Allocation of the grants" in html and "With the call's rules" in html
     public = text(client.get(f"/bandi/{edition.code}"))
     assert "Committed: 0% of the cap" in public and "Resources of the call" in public
+
+
+def test_the_reasons_read_in_the_pages_language(app, client):
+    edition, officer, rows = ranked_world([600, 300, 400, 100])
+    (p1, _), (w, _), (a, a_owner), (b, _) = rows
+    login(client, officer)
+    client.get("/?lang=en")
+    path = f"/istruttoria/bandi/{edition.code}/assegnazione"
+    simulated = text(client.get(path))
+    assert "funded in full (€ 600.00)" in row_of(simulated, p1)
+    allocate(edition, officer)
+    outcome = text(client.get(path))
+    outcome = outcome[outcome.index("data-outcome-table") :]
+    assert "funded in full (€ 300.00)" in row_of(outcome, w)
+    reserve = (
+        "on the reserve list: position 1; the remaining funds (€ 100.00) do not cover the "
+        "request of € 400.00"
+    )
+    assert reserve in row_of(outcome, a) and "in riserva" not in outcome
+    login(client, a_owner)
+    client.get("/?lang=en")
+    assert reserve in text(client.get(f"/domande/{a.id}/contributo"))
+    assert reserve in text(client.get("/domande"))
+    # The API and the letters keep the Italian words.
+    explained = client.get(
+        f"/api/v1/applications/{a.id}/allocation", headers=token_for(client, a_owner.email)
+    ).get_json()
+    assert explained["reason_text"].startswith("in riserva: posizione 1")
+    # A run made before the figures were kept has only its Italian text, shown as it is.
+    decision = db.session.scalar(
+        select(AllocationDecision).where(AllocationDecision.application_id == a.id)
+    )
+    decision.full_cents = None
+    db.session.commit()
+    assert "in riserva: posizione 1; le risorse" in text(client.get(f"/domande/{a.id}/contributo"))
 
 
 def statements_of(client, url) -> int:
