@@ -83,3 +83,49 @@ class Gunicorn:
 
     def __exit__(self, *exc):
         self.stop()
+
+    # --- the API, for tests that send requests at the same moment -------------------------
+
+    def call(self, method: str, path: str, body=None, token: str | None = None):
+        """(status, JSON) of one request to /api/v1`path` on a connection of its own."""
+        import http.client
+        import json
+
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            payload = None if body is None else json.dumps(body)
+            connection.request(method, "/api/v1" + path, payload, headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        finally:
+            connection.close()
+
+    def post(self, path: str, token: str | None = None, body=None):
+        return self.call("POST", path, {} if body is None else body, token)
+
+    def token(self, email: str, password: str = "password-di-prova") -> str:
+        status, body = self.post("/tokens", body={"email": email, "password": password})
+        assert status == 201, body
+        return body["token"]
+
+
+def served(app, tmp_path, workers: int = 4, **settings) -> Gunicorn:
+    """bando under gunicorn on the test's own database (SQLite file or PostgreSQL), for
+    requests sent at the same moment: `with served(app, tmp_path) as server: …`. The test
+    commits what the server must read, and ends its session before the server writes."""
+    import uuid
+
+    from bando.core.extensions import db
+
+    db.session.remove()  # SQLite: no read transaction of the test keeps the writers waiting
+    config = {
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "served-" + uuid.uuid4().hex,
+        "ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        "REDIS_URL": None,
+        **settings,
+    }
+    return Gunicorn(tmp_path / "served", config, workers=workers)

@@ -14,6 +14,7 @@ from bando.accounts.operations import (
 )
 from bando.accounts.passwords import password_problem
 from bando.core.extensions import db
+from bando.core.operations import OperationError
 
 
 @click.group("users")
@@ -53,7 +54,11 @@ def _user(email):
 def users_deactivate(email):
     """The user can no longer sign in; open sessions and API tokens end now."""
     user = _user(email)
-    deactivate_user(user)
+    try:
+        deactivate_user(user)
+    except OperationError as error:
+        db.session.rollback()
+        raise click.UsageError(error.message) from None
     db.session.commit()
     click.echo(f"deactivated {user.email}")
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Integer,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +72,9 @@ class User(UserMixin, db.Model):
     # staff made by an administrator are confirmed when made. Until then an applicant
     # writes drafts only, and no mail but the confirmation goes to the address.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Signed into every mailed password link with the password's own digest: raised when
+    # the account is deactivated, so that no link sent before opens it once reactivated.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 

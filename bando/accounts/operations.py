@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bando.accounts.models import ROLES, ApiToken, Organisation, User
@@ -24,6 +24,7 @@ from bando.core.ratelimit import Backoff
 from bando.core.schemas import field_errors, one_line
 from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
+from bando.core.types import row_id
 from workflows.organisation import EMAIL_RE, clean_organisation, organisation_problems
 
 REGISTRATION_REFUSED = "registrazione non riuscita"
@@ -32,6 +33,7 @@ DUPLICATE_TAX_CODE = (
 )
 # Said to an administrator creating a staff user only: a registration never tells.
 DUPLICATE_EMAIL = "esiste già un utente con questo indirizzo email"
+BAD_EMAIL = "indirizzo email non valido"
 EMAIL_LENGTH, NAME_LENGTH = 254, 200  # the columns' (bando/accounts/models.py)
 
 # Sign-in: five failures free, then one attempt at a time, 30 s, 1, 2, 4, 8 min, then
@@ -44,6 +46,8 @@ CONFIRM_HOURS = 72
 RESET_SALT = "bando.password-reset"
 RESET_PATH = "/password/nuova/"
 RESET_MINUTES = 60
+INVITATION_SALT = "bando.invitation"
+INVITATION_HOURS = 72
 # Mails a stranger can make bando send to an address: at most these per hour.
 MAILS_PER_HOUR = 3
 
@@ -73,7 +77,7 @@ def _line(field: str, value: str, max_length: int) -> str:
 def check_new_user(email: str, password: str, role: str, *, unique: bool = True) -> None:
     _line("email", email, EMAIL_LENGTH)
     if not EMAIL_RE.fullmatch(email):
-        raise UserError("email", "indirizzo email non valido")
+        raise UserError("email", BAD_EMAIL)
     if role not in ROLES:
         raise UserError("role", f"ruolo sconosciuto: {role} (ammessi: {', '.join(ROLES)})")
     problem = password_problem(password, email)
@@ -83,8 +87,13 @@ def check_new_user(email: str, password: str, role: str, *, unique: bool = True)
         raise UserError("email", DUPLICATE_EMAIL)
 
 
-def user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+def user_by_email(email) -> User | None:
+    """The account of an address, as anyone may type it: no query at all for what cannot
+    be one (too long, control characters, not the shape of an address)."""
+    address = normalise_email(email)
+    if len(address) > EMAIL_LENGTH or not address.isprintable() or not EMAIL_RE.fullmatch(address):
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.email) == address))
 
 
 def create_user(
@@ -123,7 +132,8 @@ def site_url(path: str) -> str:
     return base.rstrip("/") + path
 
 
-def _mail(to: str, subject: str, body: str) -> None:
+def send_mail(to: str, subject: str, body: str) -> None:
+    """Queues (does not commit) one e-mail."""
     queue_mail([{"to_address": to, "subject": subject, "body": body}])
 
 
@@ -261,7 +271,7 @@ def send_confirmation(user: User, *, now=None, check_quota: bool = True) -> bool
         return False
     hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
     organisation = user.organisation.name if user.organisation else "bando"
-    _mail(
+    send_mail(
         user.email,
         f"Conferma dell'indirizzo email — {organisation}",
         f"Gentile {user.full_name or user.email},\n\n"
@@ -285,7 +295,7 @@ def tell_registration_attempt(user: User, *, now=None) -> None:
         return
     if not _mail_allowed("registration-attempt", user):
         return
-    _mail(
+    send_mail(
         user.email,
         "Tentativo di registrazione con questo indirizzo email",
         f"Gentile {user.full_name or user.email},\n\n"
@@ -322,7 +332,7 @@ def user_for_confirmation(token: str) -> User:
     valid, has expired, or was made for an address the account no longer has."""
     hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
     data = _link_data(token, CONFIRM_SALT, hours * 3600, "di conferma")
-    user = db.session.get(User, data.get("user")) if isinstance(data.get("user"), int) else None
+    user = db.session.get(User, data["user"]) if row_id(data.get("user")) else None
     if user is None or user.email != data.get("email") or not user.active:
         raise ConfirmationError(400, "link di conferma non valido", code="link_invalid")
     return user
@@ -340,7 +350,7 @@ def confirm_email(token: str, *, now: datetime | None = None) -> User:
 def request_confirmation(email: str, *, now=None) -> None:
     """A new confirmation link for `email`, when it is an unconfirmed account's; the
     caller answers the same whatever the address."""
-    user = user_by_email(email) if EMAIL_RE.fullmatch(normalise_email(email)) else None
+    user = user_by_email(email)
     if user is not None:
         send_confirmation(user, now=now)
 
@@ -435,45 +445,71 @@ def set_password(
     user: User, new: str, *, actor=None, now=None, keep_session=None, trigger="set_password"
 ) -> None:
     """Sets (does not commit) the password, ending the user's other sessions and tokens."""
-    now = now or utcnow()
     user.password_hash = hash_password(new)
+    _password_changed(user, actor, now or utcnow(), keep_session, trigger)
+
+
+def _password_changed(user: User, actor, now, keep_session, trigger: str) -> None:
     _end_access(user, now, "password", keep_session)
     account_event(trigger, user, actor)
     if user.email_confirmed:
-        _mail(
+        send_mail(
             user.email,
             "La password dell'account bando è cambiata",
             f"Gentile {user.full_name or user.email},\n\n"
             "la password dell'account è stata cambiata e gli altri accessi aperti sono "
-            "stati chiusi. Se il cambio non è stato fatto da Lei, avvisi subito l'ufficio.\n",
+            "stati chiusi. Se il cambio non è stato fatto da Lei, avvisi subito l'ufficio "
+            "che gestisce il bando.\n",
         )
 
 
-# --- a forgotten password ---------------------------------------------------------------------
+# --- a forgotten password, an invitation --------------------------------------------------------
 
 
 def _password_stamp(user: User) -> str:
-    """A digest of the stored password hash: a reset link carries it, so that the link is
-    spent once the password changes (by this link or any other way)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
-
-
-def reset_link(user: User) -> str:
-    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=RESET_SALT)
-    token = serializer.dumps({"user": user.id, "stamp": _password_stamp(user)})
-    return site_url(RESET_PATH + token)
+    """A digest of the stored password hash and the account's credentials version: a link
+    carries it, so that the link is spent once the password changes (by this link or any
+    other way) or the account is deactivated."""
+    material = f"{user.credentials_version}:{user.password_hash}"
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
 def reset_minutes() -> int:
     return int(current_app.config.get("RESET_LINK_MINUTES", RESET_MINUTES))
 
 
+def invitation_hours() -> int:
+    return int(current_app.config.get("INVITATION_LINK_HOURS", INVITATION_HOURS))
+
+
+def _link_kinds() -> dict[str, tuple[str, int]]:
+    """The links that lead to the page of a new password: (salt, seconds valid)."""
+    return {
+        "reset": (RESET_SALT, reset_minutes() * 60),
+        "invitation": (INVITATION_SALT, invitation_hours() * 3600),
+    }
+
+
+def password_link(user: User, kind: str = "reset") -> str:
+    salt, _seconds = _link_kinds()[kind]
+    token = URLSafeTimedSerializer(current_app.secret_key, salt=salt).dumps(
+        {"user": user.id, "stamp": _password_stamp(user)}
+    )
+    return site_url(RESET_PATH + token)
+
+
 def request_password_reset(email, *, now=None) -> None:
     """Queues (does not commit) a link to choose a new password, when `email` is an active
     account's and it has not had too many this hour; the caller answers the same whatever
     the address."""
-    user = user_by_email(email) if EMAIL_RE.fullmatch(normalise_email(email)) else None
-    if user is None or not user.active or not _mail_allowed("password-reset", user):
+    address = normalise_email(email)
+    user = user_by_email(address)
+    if user is None and not EMAIL_RE.fullmatch(address[:EMAIL_LENGTH]):
+        return
+    # Counted by the address typed, known or not: the same work for both.
+    digest = hashlib.sha256(address.encode()).hexdigest()[:24]
+    allowed = limiter.storage.incr(f"mail/password-reset/{digest}", 3600) <= MAILS_PER_HOUR
+    if user is None or not user.active or not allowed:
         return
     mail_password_link(
         user,
@@ -483,62 +519,106 @@ def request_password_reset(email, *, now=None) -> None:
     )
 
 
+def password_links_allowed(user: User) -> bool:
+    """Whether the administration may mail `user` another link this hour."""
+    return _mail_allowed("password-link", user)
+
+
 def mail_password_link(
-    user: User, opening: str, closing: str, subject="Nuova password per l'account bando"
+    user: User,
+    opening: str,
+    closing: str,
+    subject="Nuova password per l'account bando",
+    kind: str = "reset",
 ) -> None:
-    """Queues (does not commit) the link to choose a new password, between a sentence that
-    says why it comes and one that says what if it is not wanted or has expired."""
-    _mail(
+    """Queues (does not commit) the link to choose a password, between a sentence that says
+    why it comes and one that says what if it is not wanted or has expired."""
+    valid = f"{invitation_hours()} ore" if kind == "invitation" else f"{reset_minutes()} minuti"
+    send_mail(
         user.email,
         subject,
         f"Gentile {user.full_name or user.email},\n\n{opening} Per scegliere la password "
-        f"apra il collegamento qui sotto (vale {reset_minutes()} minuti e una sola "
-        f"volta):\n\n{reset_link(user)}\n\n{closing}\n",
+        f"apra il collegamento qui sotto (vale {valid} e una sola volta):\n\n"
+        f"{password_link(user, kind)}\n\n{closing}\n",
     )
 
 
 def user_for_reset(token) -> User:
-    """The user a reset link is for; ConfirmationError (400) when the link is forged,
-    expired, already used (the password changed since) or the account is deactivated."""
-    data = _link_data(token, RESET_SALT, reset_minutes() * 60, "per la nuova password")
-    user = db.session.get(User, data.get("user")) if isinstance(data.get("user"), int) else None
-    if user is None or not user.active or data.get("stamp") != _password_stamp(user):
-        raise ConfirmationError(
-            400,
-            "link per la nuova password non valido o già usato: chiederne uno nuovo",
-            code="link_invalid",
-        )
-    return user
+    """The user a password link (a reset or an invitation) is for; ConfirmationError (400)
+    when the link is forged, expired, already used (the password changed since) or the
+    account is deactivated."""
+    for salt, seconds in _link_kinds().values():
+        try:
+            data = _link_data(token, salt, seconds, "per la password")
+        except ConfirmationError as error:
+            if error.code == "link_expired":
+                raise
+            continue
+        user = db.session.get(User, data["user"]) if row_id(data.get("user")) else None
+        if user is not None and user.active and data.get("stamp") == _password_stamp(user):
+            return user
+        break
+    raise ConfirmationError(
+        400,
+        "link per la password non valido o già usato: chiederne uno nuovo",
+        code="link_invalid",
+    )
 
 
 def reset_password(token, new, confirm, *, now=None) -> User:
-    """Sets (does not commit) the new password chosen through a reset link: the link is
-    spent, every session and API token of the user ends, the sign-in wait is lifted, and
-    the address counts as confirmed (the link reached it)."""
+    """Sets (does not commit) the password chosen through a reset link or an invitation:
+    the link is spent, every session and API token of the user ends, the sign-in wait is
+    lifted, and the address counts as confirmed (the link reached it)."""
     now = now or utcnow()
-    user = user_for_reset(token)
-    # Two requests with one link: the second waits for the first and finds the link spent.
-    db.session.refresh(user, with_for_update=True)
     user = user_for_reset(token)
     errors = {}
     if problem := password_problem(new, user.email):
         errors["password"] = [problem]
     elif new != confirm:
         errors["password_confirm"] = ["le due password non coincidono"]
+    elif verify_password(user.password_hash, new):
+        errors["password"] = ["la nuova password deve essere diversa da quella attuale"]
     if errors:
         raise OperationError(422, "password not changed", errors)
-    # Lifted before this transaction writes: the wait is counted in a store of its own
-    # (Redis or the database through another connection, which SQLite would make wait).
+    # The wait lives in a store of its own (Redis, or the database through another
+    # connection, which SQLite would keep waiting behind this transaction's write).
     login_backoff().succeeded(user.email)
+    # Spent by this very write: a second request with the same link (another tab, a double
+    # click, at the same moment) changes no row and is refused, on SQLite and PostgreSQL.
+    spent = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=hash_password(new))
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise ConfirmationError(
+            400, "link per la password già usato: chiederne uno nuovo", code="link_invalid"
+        )
+    db.session.refresh(user)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
-    set_password(user, new, actor=user, now=now, trigger="reset_password")
+    _password_changed(user, user, now, None, "reset_password")
     return user
 
 
 def deactivate_user(user: User, *, actor=None, now=None) -> None:
-    """The user can no longer sign in; their sessions and API tokens end (not committed)."""
+    """The user can no longer sign in; their sessions and API tokens end (not committed).
+    Never the last active administrator (OperationError 409 `last_admin`)."""
+    if user.role == "admin":
+        # The administrators' rows locked first (PostgreSQL), then counted after the write
+        # (SQLite, whose writers queue): two administrators deactivating each other at once
+        # cannot leave none.
+        db.session.scalars(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+        ).all()
     user.active = False
+    user.credentials_version += 1
+    db.session.flush()
+    if user.role == "admin" and not db.session.scalar(
+        select(func.count(User.id)).where(User.role == "admin", User.active.is_(True))
+    ):
+        raise OperationError(409, "non resterebbe alcun amministratore attivo", code="last_admin")
     _end_access(user, now or utcnow(), "deactivated")
     account_event("deactivate_user", user, actor)
 

@@ -269,6 +269,7 @@ def registered():
 def confirm(token):
     """The link of the confirmation e-mail: the page asks for one click (a POST), so that a
     mail scanner opening links confirms nothing."""
+    g.private = True  # the address is a secret: no cache keeps the page
     try:
         user = user_for_confirmation(token)
     except OperationError as error:
@@ -349,6 +350,7 @@ def _spent_link(error: OperationError):
 def reset(token):
     """The page of the mailed link: the new password, twice. Saving it spends the link and
     ends every open session of the account, this browser's included."""
+    g.private = True  # the address is a secret: no cache keeps the page
     try:
         user = user_for_reset(token)
     except OperationError as error:

@@ -17,12 +17,15 @@ from bando.accounts.operations import (
     create_user,
     deactivate_user,
     mail_password_link,
+    password_links_allowed,
+    send_mail,
 )
 from bando.calls.loading import CallFileError, load_call
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError
+from bando.core.types import row_id
 
 STATUSES = ("active", "inactive")
 NOT_CREATED = "account not created"
@@ -76,18 +79,28 @@ def _escaped(text: str) -> str:
 
 
 def user_or_none(user_id) -> User | None:
-    return db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return db.session.get(User, user_id) if row_id(user_id) else None
 
 
 def invite_staff(actor: User, email: str, role: str, full_name: str = "") -> User:
     """A staff account whose password nobody knows yet: the person chooses it through the
-    link mailed to the address (UserError, with the field, for a bad or taken address)."""
+    invitation mailed to the address, which also confirms it. Every problem at once, by
+    field (422)."""
+    errors: dict[str, list[str]] = {}
     if role not in STAFF_ROLES:
-        raise OperationError(422, NOT_CREATED, {"role": ["ruolo del personale non valido"]})
+        errors["role"] = ["scegliere un ruolo del personale"]
     try:
-        user = create_user(email, secrets.token_urlsafe(32), role, full_name=full_name)
+        user = create_user(
+            email,
+            secrets.token_urlsafe(32),
+            role if role in STAFF_ROLES else "officer",
+            full_name=full_name,
+            confirmed=False,
+        )
     except UserError as error:
-        raise OperationError(422, NOT_CREATED, {error.field: [error.message]}) from None
+        errors[error.field] = [error.message]
+    if errors:
+        raise OperationError(422, NOT_CREATED, errors)
     db.session.flush()
     account_event("create_user", user, actor)
     send_invitation(user)
@@ -101,18 +114,28 @@ def send_invitation(user: User) -> None:
         "Se il collegamento è scaduto, ne chieda uno nuovo con «Password dimenticata?» "
         "nella pagina di accesso.",
         subject="Account bando: scegliere la password",
+        kind="invitation",
     )
 
 
 def send_password_link(actor: User, user: User) -> None:
-    """A link for a new password, sent on the administrator's word (the person asked by
-    phone, say); the current password stays valid until the link is used."""
+    """A link for a new password, sent by the administrator (the person asked by phone,
+    say); the current password stays valid until the link is used. As many an hour as a
+    person may ask for themselves."""
     if not user.active:
         raise OperationError(409, "l'account è disattivato: riattivarlo prima", code="inactive")
+    if not password_links_allowed(user):
+        raise OperationError(
+            409,
+            "all'account sono già stati inviati diversi collegamenti nell'ultima ora: "
+            "riprovare più tardi",
+            code="too_many_links",
+        )
     mail_password_link(
         user,
-        "su Sua richiesta l'amministrazione Le invia un collegamento per una nuova password.",
-        "Fino ad allora la password attuale resta valida.",
+        "l'amministrazione Le invia un collegamento per scegliere una nuova password.",
+        "Fino ad allora la password attuale resta valida; se non ha chiesto nulla, ignori "
+        "questo messaggio.",
     )
     account_event("send_password_link", user, actor)
 
@@ -121,10 +144,9 @@ def deactivate(actor: User, user: User) -> None:
     if user.id == actor.id:
         raise OperationError(409, "non si può disattivare il proprio account", code="own_account")
     if not user.active:
-        raise OperationError(409, "l'account è già disattivato", code="inactive")
-    if user.role == "admin" and _active_admins() <= 1:
-        raise OperationError(409, "resterebbe nessun amministratore attivo", code="last_admin")
+        raise OperationError(409, "l'account è già disattivato", code="already_inactive")
     deactivate_user(user, actor=actor)
+    _tell(user, "disattivato", "Non è più possibile accedere con questo account.")
 
 
 def reactivate(actor: User, user: User) -> None:
@@ -133,15 +155,19 @@ def reactivate(actor: User, user: User) -> None:
         raise OperationError(409, "l'account è già attivo", code="active")
     user.active = True
     account_event("reactivate_user", user, actor)
+    _tell(user, "riattivato", "Si può di nuovo accedere con la propria password.")
 
 
-def _active_admins() -> int:
-    # Counted under the rows' lock so that two administrators deactivating each other at
-    # once cannot leave none.
-    admins = db.session.scalars(
-        select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
-    ).all()
-    return len(admins)
+def _tell(user: User, what: str, then: str) -> None:
+    """The person learns from their mailbox that the administration changed the account."""
+    if user.email_confirmed:
+        send_mail(
+            user.email,
+            f"Account bando {what}",
+            f"Gentile {user.full_name or user.email},\n\n"
+            f"l'amministrazione ha {what} il Suo account bando. {then}\n"
+            "Per chiarimenti si rivolga all'ufficio che gestisce il bando.\n",
+        )
 
 
 def account_history(user: User, limit: int = 50) -> list[AuditEvent]:

@@ -10,9 +10,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
 from wtforms import EmailField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired
 
 from bando.accounts.models import ROLES, STAFF_ROLES, User
+from bando.accounts.operations import BAD_EMAIL, DUPLICATE_EMAIL
 from bando.accounts.pages import ROLE_NAMES
 from bando.admin import operations
 from bando.admin.schemas import CALL_FILE_CHARS
@@ -39,6 +39,24 @@ EVENT_NAMES = {
     "deactivate_user": _l("Account disattivato"),
     "reactivate_user": _l("Account riattivato"),
 }
+# An operation's refusal in the page's language, by its code (the API says it in Italian).
+REFUSALS = {
+    "own_account": _l("non si può disattivare il proprio account"),
+    "already_inactive": _l("l'account è già disattivato"),
+    "inactive": _l("l'account è disattivato: riattivarlo prima"),
+    "active": _l("l'account è già attivo"),
+    "last_admin": _l("non resterebbe alcun amministratore attivo"),
+    "too_many_links": _l(
+        "all'account sono già stati inviati diversi collegamenti nell'ultima ora: riprovare "
+        "più tardi"
+    ),
+}
+# The account rules' words about an address, in the page's language.
+ADDRESS_PROBLEMS = {
+    DUPLICATE_EMAIL: _l("esiste già un utente con questo indirizzo email"),
+    BAD_EMAIL: _l("indirizzo email non valido"),
+    "scegliere un ruolo del personale": _l("scegliere un ruolo del personale"),
+}
 ACTIONS = {
     "disattiva": (
         operations.deactivate,
@@ -53,9 +71,10 @@ ACTIONS = {
 
 
 class NewStaffForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Campo obbligatorio"))])
+    email = EmailField(_l("Email"))
     full_name = StringField(_l("Nome e cognome"))
-    role = SelectField(_l("Ruolo"), validators=[DataRequired(_l("Campo obbligatorio"))])
+    # Checked by the operation with the address, so that both problems are told at once.
+    role = SelectField(_l("Ruolo"), validate_choice=False)
     create = SubmitField(_l("Crea l'account e invia l'invito"))
 
     def __init__(self, *args, **kwargs):
@@ -146,7 +165,9 @@ def new_user():
         commit("un account con questo indirizzo è appena stato creato", code="user_exists")
     except OperationError as error:
         db.session.rollback()
-        loose = place_errors(form, error.errors or {"email": [error.message]})
+        errors = error.errors or {"email": [error.message]}
+        said = {k: [ADDRESS_PROBLEMS.get(m, m) for m in v] for k, v in errors.items()}
+        loose = place_errors(form, said)
         return render_template("admin/user_new.html", form=form, loose=loose), error.status
     flash(
         _(
@@ -188,6 +209,16 @@ def user(user_id):
     return _user_page(_user_or_404(user_id))
 
 
+@bp.route("/utenti/<int:user_id>/disattiva")
+@roles_required("admin")
+def confirm_deactivation(user_id):
+    """The deactivation is asked once more, saying what it does, before it is done."""
+    account = _user_or_404(user_id)
+    return render_template(
+        "admin/confirm_deactivation.html", account=account, role_names=ROLE_NAMES, form=ActionForm()
+    )
+
+
 @bp.route("/utenti/<int:user_id>/<any(disattiva, riattiva, collegamento):action>", methods=["POST"])
 @roles_required("admin")
 def user_action(user_id, action):
@@ -198,7 +229,9 @@ def user_action(user_id, action):
         commit()
     except OperationError as error:
         db.session.rollback()
-        return _user_page(_user_or_404(user_id), error.status, error.message)
+        return _user_page(
+            _user_or_404(user_id), error.status, REFUSALS.get(error.code, error.message)
+        )
     flash(str(done), "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -225,11 +258,12 @@ def calls():
                     problems, status = error.errors, error.status
                 else:
                     message = (
-                        _("Bando «%(code)s» caricato.")
+                        _("Bando «%(code)s» caricato, nello stato «%(state)s».")
                         if created
-                        else _("Bando «%(code)s» aggiornato.")
+                        else _("Bando «%(code)s» aggiornato, nello stato «%(state)s».")
                     )
-                    flash(message % {"code": edition.code}, "success")
+                    state = EDITION_STATUS[edition_status(edition)][0]
+                    flash(message % {"code": edition.code, "state": state}, "success")
                     return redirect(url_for("admin.calls"))
     editions = db.session.scalars(select(Edition).order_by(Edition.opens_at.desc())).all()
     return (

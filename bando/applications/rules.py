@@ -27,6 +27,7 @@ from bando.applications.models import Application
 from bando.calls.models import Edition
 from bando.core.extensions import db
 from bando.core.labels import role_label
+from bando.core.types import row_id
 
 # What an evaluator may be shown, and what finance may.
 EVALUATION_STATES = ("eligible", "scored", "funded", "reserve", "not_funded")
@@ -180,7 +181,7 @@ def visible_application(user: User | None, application_id, options=()) -> Applic
         application_id = int(application_id)
     except (TypeError, ValueError):
         return None
-    if not 0 < application_id < 2**31:  # the id column is a 32-bit integer on PostgreSQL
+    if not row_id(application_id):
         return None
     application = db.session.get(Application, application_id, options=options)
     if application is None or not can_see(user, application):

@@ -369,6 +369,17 @@ TOP_LEVEL = (
 
 
 def parse_call(source, name: str | None = None) -> dict:
+    """Check a whole call file (TOML text, bytes or an already parsed dict); see _parse."""
+    try:
+        return _parse(source, name)
+    except RecursionError:
+        # Lists in lists a thousand deep: the reader (or a check after it) gives up.
+        raise CallFileError(
+            [("", "TOML non valido: liste o tabelle annidate troppo in profondità")], name
+        ) from None
+
+
+def _parse(source, name: str | None = None) -> dict:
     """Check a whole call file (TOML text, bytes or an already parsed dict).
 
     Returns {"edition": {column: value}, "criteria": [...], "neighbourhoods": [...],
@@ -377,12 +388,13 @@ def parse_call(source, name: str | None = None) -> dict:
     """
     if isinstance(source, bytes):
         try:
-            source = source.decode("utf-8")
+            # "utf-8-sig": a file saved by Windows' Notepad starts with a byte-order mark.
+            source = source.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CallFileError([("", "il file non è in UTF-8")], name) from None
     if isinstance(source, str):
         try:
-            data = tomllib.loads(source)
+            data = tomllib.loads(source.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as error:
             raise CallFileError([("", f"TOML non valido: {error}")], name) from None
     elif isinstance(source, dict):

@@ -74,8 +74,11 @@ _ORDER = ("javascript", "actions", "multimedia", "embedded", "resources")
 _OUTWARD_ACTIONS = ("/SubmitForm", "/ImportData", "/GoToR", "/Movie", "/Sound")
 # Annotations whose content a viewer plays or runs (3D models carry their own scripts).
 _PLAYED = ("/3D", "/RichMedia", "/Movie", "/Sound", "/Screen")
-# Link schemes that run code or reach the reader's own files instead of a web page.
-_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "file:", "data:")
+# The only links a document of a proposal needs: a web page or an e-mail address. Any
+# other (a script, the reader's own files, a network share, a program's own scheme) is
+# refused.
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+_SCRIPT_SCHEMES = ("javascript:", "vbscript:")
 
 log = logging.getLogger(__name__)
 
@@ -274,12 +277,12 @@ def _active_content(dictionary, found: set) -> None:
         target = dictionary.get("/URI")
         target = target.get_object() if hasattr(target, "get_object") else target
         if isinstance(target, bytes):
-            target = target.decode("latin-1")
-        scheme = str(target or "").strip().lower()
+            bom = target.startswith((b"\xfe\xff", b"\xff\xfe"))
+            target = target.decode("utf-16" if bom else "latin-1", errors="replace")
         # Viewers ignore control characters and spaces inside a scheme: so does this check.
-        scheme = "".join(ch for ch in scheme if ch > " ")
-        if scheme.startswith(_UNSAFE_SCHEMES):
-            found.add("javascript" if "script:" in scheme[:12] else "actions")
+        link = "".join(ch for ch in str(target or "").lower() if ch > " ")
+        if not link.startswith(_SAFE_SCHEMES):
+            found.add("javascript" if link.startswith(_SCRIPT_SCHEMES) else "actions")
     if _name(dictionary.get("/Subtype")) in _PLAYED or "/3DD" in keys:
         found.add("multimedia")
     if "/OpenAction" in keys:

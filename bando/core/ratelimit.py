@@ -44,7 +44,9 @@ LIMITS = {
     "login": "30 per 15 minutes; 100 per day",
     "registrations": "10 per hour; 30 per day",  # every registration sent from an address
     "confirmations": "5 per hour; 20 per day",  # requests for a new confirmation link
-    "password_resets": "5 per hour; 20 per day",  # requests for a link to a new password
+    # Requests for a link to a new password (an office behind one address asks for a few;
+    # each account gets at most three links an hour whoever asks).
+    "password_resets": "10 per hour; 50 per day",
     "uploads": "60 per 10 minutes; 400 per day",  # attachments stored, by the uploader
 }
 
@@ -124,7 +126,7 @@ def too_many_requests(error: TooManyRequests):
         response.status_code = 429
     else:
         detail = _(
-            "Per sicurezza l'operazione è sospesa per qualche minuto: riprovare tra %(wait)s.",
+            "Per sicurezza l'operazione è sospesa per un po': riprovare tra %(wait)s.",
             wait=wait_text(seconds),
         )
         response = current_app.make_response(page(429, _("Troppi tentativi."), detail))

@@ -113,8 +113,8 @@ def _private(response) -> bool:
     signed-in person or a bearer token (static files excepted: the same for everyone)."""
     if request.endpoint == "static":
         return False
-    if request.method not in ("GET", "HEAD"):
-        return True
+    if request.method not in ("GET", "HEAD") or g.get("private"):
+        return True  # a change's answer, or a page a view marks private (a secret link's)
     if response.headers.get("Content-Disposition", "").lower().startswith("attachment"):
         return True
     if "Authorization" in request.headers:

@@ -30,3 +30,13 @@ class UTCDateTime(types.TypeDecorator):
 
 
 Money = BigInteger  # euro-cents
+
+
+# The id columns are 32-bit integers on PostgreSQL: a larger number in a path or a link is
+# no row (PostgreSQL would refuse to compare it, SQLite past 2**63 too).
+ID_LIMIT = 2**31
+
+
+def row_id(value) -> bool:
+    """Whether `value` can be a row's id."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < ID_LIMIT

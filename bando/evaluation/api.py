@@ -9,6 +9,7 @@ from bando.calls.models import Edition
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
+from bando.core.types import row_id
 from bando.evaluation import operations
 from bando.evaluation.models import Review
 from bando.evaluation.schemas import (
@@ -196,7 +197,7 @@ def post_review(user, application_id, body: ReviewIn):
     errors={409: "not submitted, or the ranking is approved"},
 )
 def reopen_review(user, review_id, body: ReopenIn):
-    review = db.session.get(Review, review_id) if review_id < 2**31 else None
+    review = db.session.get(Review, review_id) if row_id(review_id) else None
     if review is None or not rules.can_see(user, review.application):
         raise ApiError(404, "review not found")
     operations.reopen_review(review, user, body.reason)

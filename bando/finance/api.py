@@ -13,6 +13,7 @@ from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.extensions import db
 from bando.core.operations import commit
+from bando.core.types import row_id
 from bando.finance import operations
 from bando.finance.models import LETTER_KINDS
 from bando.finance.schemas import EditionLetters
@@ -39,7 +40,7 @@ def letter_for(user, application_id, kind: str | None):
         application_id = int(application_id)
     except (TypeError, ValueError):
         return None
-    if not 0 < application_id < 2**31:
+    if not row_id(application_id):
         return None
     application = db.session.get(Application, application_id)
     if application is None:

@@ -25,14 +25,13 @@ from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.core.transitions import TransitionRefused
+from bando.core.types import ID_LIMIT
 from bando.core.xlsxfile import MIMETYPE as XLSX
 from bando.evaluation.api import committee_view
 from bando.ranking import exports, operations
 from scoring.criteria import points_str
 
 bp = Blueprint("ranking", __name__)
-
-ID_LIMIT = 2**31
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bando.calls.models import Edition
 from bando.core.extensions import db
+from bando.core.types import row_id
 from bando.transparency import operations
 
 bp = Blueprint("transparency", __name__)
@@ -48,7 +49,7 @@ def edition(code):
 def project(code, application_id):
     edition = _edition(code)
     # An id beyond the database's integers is no application (and no overflow).
-    grant = operations.grant(edition, application_id) if application_id < 2**31 else None
+    grant = operations.grant(edition, application_id) if row_id(application_id) else None
     if grant is None:  # not funded, or no longer: not a grant of the call
         abort(404)
     return render_template(

@@ -33,6 +33,9 @@ def test_the_administrator_makes_an_account_loads_a_call_and_checks_the_chain(
     page.wait_for_url("**/amministrazione/utenti/*")
     assert "collegamento per scegliere la password" in page.locator(".alert").first.inner_text()
     assert axe_violations(page, source) == []
+    page.get_by_role("link", name="Disattiva l'account…").click()
+    assert "non potrà più accedere" in page.locator("main").inner_text()
+    assert axe_violations(page, source) == []
     page.get_by_role("button", name="Disattiva l'account").click()
     assert page.locator("[data-active]").get_attribute("data-active") == "false"
     shot(page, "account")

@@ -111,3 +111,11 @@ def test_clean_organisation_normalises():
     assert cleaned["legal_form"] == "cooperativa_sociale"
     assert cleaned["pec"] == "a@b.it"
     assert cleaned["vat_number"] is None and cleaned["runts_number"] is None
+
+
+def test_an_address_pattern_that_fails_at_once_on_a_run_of_dots():
+    from workflows.organisation import EMAIL_RE
+
+    assert EMAIL_RE.fullmatch("a@" + "." * 50_000 + "@") is None
+    assert EMAIL_RE.fullmatch("giulia.bianchi@pec.comune.milano.it")
+    assert EMAIL_RE.fullmatch("a@b..it") is None and EMAIL_RE.fullmatch("a@b.it.") is None

@@ -27,12 +27,11 @@ from bando.core.auth import roles_required
 from bando.core.extensions import db
 from bando.core.forms import FreeText
 from bando.core.operations import OperationError, commit
+from bando.core.types import ID_LIMIT, row_id
 from bando.evaluation import operations
 from bando.evaluation.models import Assignment, Review, Score
 
 bp = Blueprint("committee", __name__, url_prefix="/istruttoria/bandi/<code>/commissione")
-
-ID_LIMIT = 2**31  # the id columns are 32-bit integers on PostgreSQL
 
 
 class EvaluatorForm(FlaskForm):
@@ -228,7 +227,7 @@ def reviews(code, application_id):
 @roles_required("officer")
 def reopen(code, review_id):
     edition = edition_for_officer(code)
-    review = db.session.get(Review, review_id) if review_id < ID_LIMIT else None
+    review = db.session.get(Review, review_id) if row_id(review_id) else None
     if review is None:
         abort(404)
     application = _application_of(edition, review.application_id)

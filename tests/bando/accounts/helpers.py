@@ -32,3 +32,24 @@ def confirm_address(client, email: str) -> None:
     """Confirms the address by the page of its link (one click on its button)."""
     response = client.post(confirmation_path(email))
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+PASSWORD_LINK = re.compile(r"https?://\S+?(/password/nuova/[A-Za-z0-9_.\-]+)(?:\s|$)")
+
+
+def mails_to(address: str) -> list[Notification]:
+    """The e-mails queued for `address`, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.to_address == address).order_by(Notification.id)
+        )
+    )
+
+
+def password_path(address: str) -> str:
+    """The path of the latest link to choose a password (a reset, an invitation) queued for
+    `address`."""
+    for mail in reversed(mails_to(address)):
+        if match := PASSWORD_LINK.search(mail.body):
+            return match.group(1)
+    raise AssertionError(f"no password link was sent to {address}")

@@ -3,29 +3,21 @@ an invitation to choose the password (nobody else knows it), found by role, stat
 text; deactivated (not one's own, never the last administrator), reactivated, sent a
 password link; each change an audit event."""
 
-import re
+from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bando.accounts.models import User
 from bando.accounts.passwords import verify_password
-from bando.admin import operations
 from bando.core import audit
 from bando.core.extensions import db
-from bando.core.models import AuditEvent, Notification
-from bando.core.operations import OperationError
+from bando.core.models import AuditEvent
+from tests.bando.accounts.helpers import PASSWORD_LINK, mails_to
 from tests.bando.applications.data import token_for
 from tests.factories import PASSWORD, create_user
+from tests.serving import served
 
 NEW = "la-mia-password-da-istruttrice"
-LINK = re.compile(r"https?://\S+?(/password/nuova/[A-Za-z0-9_.\-]+)")
-
-
-def mails_to(address):
-    return db.session.scalars(
-        select(Notification).where(Notification.to_address == address).order_by(Notification.id)
-    ).all()
 
 
 def admin_browser(app):
@@ -66,7 +58,7 @@ def test_a_staff_account_is_made_and_its_person_chooses_the_password(app):
     assert event.actor_id == admin.id and event.payload == {"user": user.email, "role": "officer"}
     (invitation,) = mails_to(user.email)
     assert invitation.subject == "Account bando: scegliere la password"
-    path = LINK.search(invitation.body).group(1)
+    path = PASSWORD_LINK.search(invitation.body).group(1)
 
     person = app.test_client()
     assert person.post(path, data={"password": NEW, "password_confirm": NEW}).status_code == 302
@@ -149,19 +141,37 @@ def test_deactivate_reactivate_and_send_a_link(app):
     assert person.get("/profilo").status_code == 200
 
     base = f"/amministrazione/utenti/{user.id}"
+    # Asked once more, saying what it does, before it is done.
+    assert f'href="{base}/disattiva"' in browser.get(base).text
+    asked = browser.get(base + "/disattiva")
+    assert asked.status_code == 200 and "non potrà più accedere" in asked.text
+    assert db.session.get(User, user.id).active
     assert browser.post(base + "/disattiva").status_code == 302
     assert person.get("/profilo").status_code == 302  # the open session ended
     refused = browser.post(base + "/disattiva")
     assert refused.status_code == 409 and "già disattivato" in refused.text
     link = browser.post(base + "/collegamento")
-    assert link.status_code == 409 and mails_to(user.email) == []
+    assert link.status_code == 409 and "riattivarlo prima" in link.text
+    assert [m.subject for m in mails_to(user.email)] == ["Account bando disattivato"]
     assert browser.post(base + "/riattiva").status_code == 302
     assert (
         person.post("/accedi", data={"email": user.email, "password": PASSWORD}).status_code == 302
     )
     assert browser.post(base + "/collegamento").status_code == 302
-    (mail,) = mails_to(user.email)
-    assert LINK.search(mail.body) and "la password attuale resta valida" in mail.body
+    subjects = [m.subject for m in mails_to(user.email)]
+    assert subjects == [
+        "Account bando disattivato",
+        "Account bando riattivato",
+        "Nuova password per l'account bando",
+    ]
+    mail = mails_to(user.email)[-1]
+    assert PASSWORD_LINK.search(mail.body) and "la password attuale resta valida" in mail.body
+    # As many links as a person may ask for themselves in an hour, then a refusal.
+    for _ in range(2):
+        assert browser.post(base + "/collegamento").status_code == 302
+    many = browser.post(base + "/collegamento?lang=en")
+    assert many.status_code == 409 and "several links" in many.text
+    assert len(mails_to(user.email)) == 5
     db.session.expire_all()
     assert verify_password(db.session.get(User, user.id).password_hash, PASSWORD)
     page = browser.get(base)
@@ -176,6 +186,8 @@ def test_not_ones_own_account_nor_the_last_administrator(app):
     own = browser.post(f"/amministrazione/utenti/{admin.id}/disattiva")
     assert own.status_code == 409 and "proprio account" in own.text
     assert "Disattiva l'account" not in browser.get(f"/amministrazione/utenti/{admin.id}").text
+    english = browser.post(f"/amministrazione/utenti/{admin.id}/disattiva?lang=en")
+    assert "your own account" in english.text and "proprio" not in english.text
 
     other = create_user("admin", "seconda@example.it")
     db.session.commit()
@@ -200,7 +212,8 @@ def test_the_api_makes_and_changes_accounts(app, client):
     )
     assert made.status_code == 201
     body = made.get_json()
-    assert (body["role"], body["active"], body["email_confirmed"]) == ("evaluator", True, True)
+    # The address counts as confirmed once the invitation's link is used.
+    assert (body["role"], body["active"], body["email_confirmed"]) == ("evaluator", True, False)
     assert body["organisation"] is None and body["created_at"].endswith(("+01:00", "+02:00"))
     assert len(mails_to("valutatore@example.it")) == 1
     again = client.post(
@@ -232,15 +245,46 @@ def test_the_api_makes_and_changes_accounts(app, client):
     assert on.status_code == 200 and on.get_json()["active"] is True
 
 
-def test_the_last_active_administrator_stays(app):
-    # Two administrators deactivating each other at once: the second, under the lock,
-    # finds its own account gone and the other the last one left.
+def test_the_console_never_deactivates_the_last_administrator(app, runner):
+    only = create_user("admin", "unica@example.it")
+    db.session.commit()
+    result = runner.invoke(args=["users", "deactivate", only.email])
+    assert result.exit_code != 0 and "alcun amministratore" in result.output
+    db.session.expire_all()
+    assert db.session.get(User, only.id).active
+
+
+def test_two_administrators_deactivating_each_other_at_once_leave_one(app, tmp_path):
+    # Through four gunicorn workers, on SQLite and PostgreSQL alike, many times over: one
+    # of the two is refused (409 last_admin), never both let through.
     first = create_user("admin", "prima@example.it")
     second = create_user("admin", "seconda@example.it")
-    second.active = False
     db.session.commit()
-    with pytest.raises(OperationError) as refused:
-        operations.deactivate(second, first)
-    assert refused.value.code == "last_admin"
-    db.session.rollback()
-    assert db.session.get(User, first.id).active
+    ids = (first.id, second.id)
+    emails = ("prima@example.it", "seconda@example.it")
+
+    def deactivate_each_other(server):
+        tokens = [server.token(email) for email in emails]
+        with ThreadPoolExecutor(2) as pool:
+            return list(
+                pool.map(
+                    lambda i: server.post(f"/users/{ids[1 - i]}/deactivate", tokens[i]),
+                    (0, 1),
+                )
+            )
+
+    with served(app, tmp_path) as server:
+        for _ in range(6):
+            answers = deactivate_each_other(server)
+            # The other one is refused: by the rule (409), or, when the first one's
+            # deactivation ended its token before it was read, as signed out (401).
+            assert sorted(status for status, _ in answers)[0] == 200, answers
+            assert sorted(status for status, _ in answers)[1] in (401, 409), answers
+            db.session.remove()
+            active = db.session.scalars(select(User.id).where(User.active.is_(True))).all()
+            assert len(active) == 1
+            # Both back for the next round, by the database's way round the rule.
+            db.session.execute(update(User).values(active=True))
+            db.session.commit()
+            db.session.remove()
+    assert audit.verify() is None

@@ -34,7 +34,9 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.trigger == "load_call"))
     assert event.actor_id == admin.id and event.payload["file"] == "cdq-test.toml"
     page = browser.get("/amministrazione/bandi")
-    assert "Bando «cdq-test» caricato." in page.text and 'data-edition="cdq-test"' in page.text
+    # Its dates are past: it is loaded closed, and the page says so.
+    assert "Bando «cdq-test» caricato, nello stato «Chiuso – in valutazione»." in page.text
+    assert 'data-edition="cdq-test"' in page.text
     assert "€ 80.000,00" in page.text
 
     count, events = editions(), db.session.scalar(select(func.count(AuditEvent.id)))
@@ -48,6 +50,7 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
         (b"\xff\xfe non utf-8", "UTF-8"),
         (b"[edition\n", "TOML non valido"),
         (b"x" * 200_001, "troppo grande"),
+        (b"a=" + b"[" * 5000 + b"]" * 5000, "annidate troppo in profondità"),
     ):
         answer = upload(browser, content)
         assert answer.status_code == 422 and words in answer.text, words
@@ -57,6 +60,13 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
     assert db.session.scalar(select(func.count(AuditEvent.id))) == events
     db.session.refresh(edition)
     assert edition.budget_cap_cents == 8_000_000
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(app):
+    # Windows' Notepad starts a UTF-8 file with one.
+    admin, browser = admin_browser(app)
+    assert upload(browser, b"\xef\xbb\xbf" + MINIMAL.encode()).status_code == 302
+    assert db.session.scalar(select(Edition.code)) == "cdq-test"
 
 
 def test_the_api_loads_a_new_call_then_writes_it_again(app, client):
@@ -74,6 +84,10 @@ def test_the_api_loads_a_new_call_then_writes_it_again(app, client):
     )
     assert bad.status_code == 422 and "regole" in bad.get_json()["errors"]
     assert client.post("/api/v1/editions", json={"toml": 3}, headers=bearer).status_code == 422
+    deep = client.post(
+        "/api/v1/editions", json={"toml": "a=" + "[" * 5000 + "]" * 5000}, headers=bearer
+    )
+    assert deep.status_code == 422 and "annidate" in str(deep.get_json()["errors"])
 
 
 def test_the_chain_is_checked_and_a_change_is_found(app, client):

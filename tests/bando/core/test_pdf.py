@@ -351,6 +351,10 @@ def _three_d(writer):
         (_link(TextStringObject(" JavaScript :app.alert(1)")), "javascript"),
         (_link(ByteStringObject(b"javascript:app.alert(1)")), "javascript"),
         (_link(TextStringObject("file:///C:/Windows/System32/calc.exe")), "actions"),
+        (_link(TextStringObject("\\\\server\\share\\x.exe")), "actions"),
+        (_link(TextStringObject("search-ms:query=x")), "actions"),
+        (_link(TextStringObject("vbscript:msgbox(1)")), "javascript"),
+        (_link(ByteStringObject("javascript:x".encode("utf-16"))), "javascript"),
         (_action("/SubmitForm"), "actions"),
         (_action("/ImportData"), "actions"),
         (_action("/GoToR"), "actions"),
@@ -363,6 +367,10 @@ def _three_d(writer):
         "javascript-link-spaced",
         "javascript-link-bytes",
         "file-link",
+        "unc-path",
+        "program-scheme",
+        "vbscript-link",
+        "javascript-link-utf16",
         "submit-form",
         "import-data",
         "remote-file",
@@ -376,8 +384,11 @@ def test_scripts_and_actions_a_click_or_a_viewer_runs_are_refused(change, code):
     assert pdf_problem(data, LIMIT, **BUDGET) == PROBLEMS[code]
 
 
-def test_a_link_to_a_web_page_is_accepted():
-    data = _edited(_link(TextStringObject("https://www.comune.milano.it/bandi")))
+@pytest.mark.parametrize(
+    "uri", ["https://www.comune.milano.it/bandi", "HTTP://example.org", "mailto:a@b.it"]
+)
+def test_a_link_to_a_web_page_or_an_address_is_accepted(uri):
+    data = _edited(_link(TextStringObject(uri)))
     assert check_pdf(data, **BUDGET).code == "ok"
 
 
