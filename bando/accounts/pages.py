@@ -311,7 +311,15 @@ def resend_confirmation():
         if current_user.is_authenticated:
             return redirect(url_for("auth.account"))
         return redirect(url_for("auth.login"))
-    return render_template("auth/resend.html", form=form)
+    return render_template(
+        "auth/ask_link.html",
+        form=form,
+        heading=_("Nuovo collegamento di conferma"),
+        lead=_(
+            "Indicare l'email dell'account: se non è ancora confermata, arriverà un nuovo "
+            "collegamento per confermarla."
+        ),
+    )
 
 
 @bp.route("/password/dimenticata", methods=["GET", "POST"])
@@ -332,7 +340,15 @@ def forgotten_password():
             "info",
         )
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgotten.html", form=form)
+    return render_template(
+        "auth/ask_link.html",
+        form=form,
+        heading=_("Password dimenticata"),
+        lead=_(
+            "Indicare l'email dell'account: arriverà un collegamento per scegliere una nuova "
+            "password. Fino ad allora la password attuale resta valida."
+        ),
+    )
 
 
 RESET_PROBLEMS = {
