@@ -587,7 +587,12 @@ def reset_password(token, new, confirm, *, now=None) -> User:
     # click, at the same moment) changes no row and is refused, on SQLite and PostgreSQL.
     spent = db.session.execute(
         update(User)
-        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .where(
+            User.id == user.id,
+            User.password_hash == user.password_hash,
+            User.credentials_version == user.credentials_version,
+            User.active.is_(True),
+        )
         .values(password_hash=hash_password(new))
         .execution_options(synchronize_session=False)
     )

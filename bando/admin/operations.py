@@ -14,9 +14,11 @@ from bando.accounts.models import STAFF_ROLES, Organisation, User
 from bando.accounts.operations import (
     UserError,
     account_event,
+    check_new_user,
     create_user,
     deactivate_user,
     mail_password_link,
+    normalise_email,
     password_links_allowed,
     send_mail,
 )
@@ -87,16 +89,13 @@ def invite_staff(actor: User, email: str, role: str, full_name: str = "") -> Use
     invitation mailed to the address, which also confirms it. Every problem at once, by
     field (422)."""
     errors: dict[str, list[str]] = {}
-    if role not in STAFF_ROLES:
-        errors["role"] = ["scegliere un ruolo del personale"]
+    password = secrets.token_urlsafe(32)
     try:
-        user = create_user(
-            email,
-            secrets.token_urlsafe(32),
-            role if role in STAFF_ROLES else "officer",
-            full_name=full_name,
-            confirmed=False,
-        )
+        if role not in STAFF_ROLES:
+            errors["role"] = ["scegliere un ruolo del personale"]
+            check_new_user(normalise_email(email), password, "officer")  # the address too
+        else:
+            user = create_user(email, password, role, full_name=full_name, confirmed=False)
     except UserError as error:
         errors[error.field] = [error.message]
     if errors:
