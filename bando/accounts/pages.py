@@ -197,7 +197,14 @@ def login():
             return _throttled_login(form, throttled)
         if user is None:
             g.sign_in_failed = True
-            flash(_("Email o password non corretti."), "danger")
+            # A deactivated account is told apart from none: the words cover both.
+            flash(
+                _(
+                    "Email o password non corretti. Un account disattivato non accede: in "
+                    "quel caso rivolgersi all'ufficio che gestisce il bando."
+                ),
+                "danger",
+            )
         else:
             end_session(session_secret(), reason="replaced")  # whoever was signed in here
             secret = open_session(user)
