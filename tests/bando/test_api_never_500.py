@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
+from bando.core.xlsxfile import MIMETYPE as XLSX
 from tests.bando.applications.data import registration, submitted_application, token_for
 from tests.factories import PASSWORD, create_edition, create_user
 
@@ -66,7 +67,7 @@ def _urls(app, world):
 
 
 # What a successful download answers instead of JSON.
-FILES = ("application/pdf", "text/csv", "application/zip")
+FILES = ("application/pdf", "text/csv", "application/zip", XLSX)
 
 
 def test_no_endpoint_answers_500_to_bad_input(app, client, world):
