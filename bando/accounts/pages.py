@@ -124,16 +124,21 @@ class ConfirmForm(FlaskForm):
     confirm = SubmitField(_l("Conferma l'indirizzo"))
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Password attuale"), validators=[DataRequired(_l("Campo obbligatorio"))]
-    )
+class NewPasswordForm(FlaskForm):
+    """The new password, twice: on the account's page and on the page of a mailed link."""
+
     password = PasswordField(
         _l("Nuova password (almeno 12 caratteri)"),
         validators=[DataRequired(_l("Campo obbligatorio"))],
     )
     password_confirm = PasswordField(
         _l("Ripeti la nuova password"), validators=[DataRequired(_l("Campo obbligatorio"))]
+    )
+
+
+class PasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        _l("Password attuale"), validators=[DataRequired(_l("Campo obbligatorio"))]
     )
     change = SubmitField(_l("Cambia la password"))
 
@@ -143,14 +148,7 @@ class ForgottenForm(FlaskForm):
     send = SubmitField(_l("Invia il collegamento"))
 
 
-class ResetForm(FlaskForm):
-    password = PasswordField(
-        _l("Nuova password (almeno 12 caratteri)"),
-        validators=[DataRequired(_l("Campo obbligatorio"))],
-    )
-    password_confirm = PasswordField(
-        _l("Ripeti la nuova password"), validators=[DataRequired(_l("Campo obbligatorio"))]
-    )
+class ResetForm(NewPasswordForm):
     save = SubmitField(_l("Salva la nuova password"))
 
 

@@ -103,12 +103,11 @@ def dashboard():
     by_role = {role: {"active": 0, "inactive": 0} for role in ROLES}
     for role, active, count in counts:
         by_role[role]["active" if active else "inactive"] += count
-    editions = db.session.scalars(select(Edition).order_by(Edition.opens_at.desc())).all()
     return render_template(
         "admin/dashboard.html",
         by_role=by_role,
         role_names=ROLE_NAMES,
-        editions=editions,
+        editions=db.session.scalar(select(func.count(Edition.id))),
     )
 
 

@@ -37,6 +37,7 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
     # Its dates are past: it is loaded closed, and the page says so.
     assert "Bando «cdq-test» caricato, nello stato «Chiuso – in valutazione»." in page.text
     assert 'data-edition="cdq-test"' in page.text
+    assert "1 bando caricato." in browser.get("/amministrazione/").text
     assert "€ 80.000,00" in page.text
 
     count, events = editions(), db.session.scalar(select(func.count(AuditEvent.id)))
