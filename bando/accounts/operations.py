@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, select, update
@@ -18,6 +18,7 @@ from bando.accounts.schemas import AccountRequest
 from bando.accounts.sessions import end_sessions_of
 from bando.core import audit
 from bando.core.extensions import db, limiter
+from bando.core.links import site_url
 from bando.core.mail import queue_mail
 from bando.core.operations import OperationError
 from bando.core.ratelimit import Backoff
@@ -118,18 +119,6 @@ def create_user(
     )
     db.session.add(user)
     return user
-
-
-# --- links in e-mails ---------------------------------------------------------------------
-
-
-def site_url(path: str) -> str:
-    """An absolute link for an e-mail: from PUBLIC_URL when set (a forged Host header then
-    cannot change it), else the request's own address."""
-    base = current_app.config.get("PUBLIC_URL")
-    if not base:
-        base = request.host_url if has_request_context() else "http://localhost:5000/"
-    return base.rstrip("/") + path
 
 
 def send_mail(to: str, subject: str, body: str) -> None:

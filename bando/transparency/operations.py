@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bando.accounts.models import Organisation
-from bando.accounts.operations import site_url
 from bando.applications.models import Application
 from bando.budget.models import Award
 from bando.calls.models import Edition
 from bando.core.extensions import db
+from bando.core.links import site_url
 from bando.core.timeutil import to_rome, utcnow
 from scoring.money import cents_to_str
 

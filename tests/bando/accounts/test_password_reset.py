@@ -270,3 +270,29 @@ def test_what_cannot_be_an_address_is_answered_as_an_unknown_one(app, client):
         signed = client.post("/accedi", data={"email": email, "password": "x"})
         assert signed.status_code == 200 and "Email o password non corretti" in signed.text
     assert db.session.scalar(select(func.count(Notification.id))) == 0
+
+
+def test_a_forged_host_never_carries_the_link(app, client, caplog):
+    """With no PUBLIC_URL, a request for a link under another host (the link would take the
+    token there) gets a link to the local address, and the log says to set PUBLIC_URL."""
+    user = create_user("applicant", "volontaria@example.it")
+    db.session.commit()
+    assert "PUBLIC_URL" not in app.config or not app.config["PUBLIC_URL"]
+    answer = client.post(
+        "/api/v1/accounts/password/forgotten",
+        json={"email": user.email},
+        headers={"Host": "evil.example"},
+    )
+    assert answer.status_code == 202, answer.text
+    body = mails_to(user.email)[-1].body
+    assert "evil.example" not in body and "http://localhost:5000/password/nuova/" in body
+    assert "PUBLIC_URL is not set" in caplog.text and "'evil.example'" in caplog.text
+
+    # A host the operator trusts (Flask refuses every other one) carries it.
+    app.config["TRUSTED_HOSTS"] = ["bandi.comune.example.it"]
+    client.post(
+        "/api/v1/accounts/password/forgotten",
+        json={"email": user.email},
+        headers={"Host": "bandi.comune.example.it"},
+    )
+    assert "http://bandi.comune.example.it/password/nuova/" in mails_to(user.email)[-1].body
