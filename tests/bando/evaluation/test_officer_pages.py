@@ -3,6 +3,7 @@ removing evaluators, the statistics with what is far off highlighted, the review
 proposal and reopening one."""
 
 import html as html_module
+import re
 
 from sqlalchemy import select
 
@@ -133,7 +134,9 @@ def test_the_officer_reads_the_reviews_and_reopens_one(app, client):
     path = f"/istruttoria/bandi/{edition.code}/commissione/domande/{application.id}"
     html = text(client.get(path))
     assert html.count("data-review=") == 3
-    assert "Inviata il" in html and "Riapri la valutazione" in html
+    # "Inviata il 15/12/2026", or elided before 1, 8 and 11: "Inviata l'08/12/2026".
+    assert re.search(r"Inviata (il |l')\d\d/\d\d/\d{4} ore \d\d:\d\d", html)
+    assert "Riapri la valutazione" in html
     review = db.session.scalar(select(Review).where(Review.evaluator_id == members[2].id))
     reopen = f"/istruttoria/bandi/{edition.code}/commissione/valutazioni/{review.id}/riapri"
     # Without a reason: refused beside its field, nothing changes.
