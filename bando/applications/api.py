@@ -1,7 +1,7 @@
 """The applications API: the organisation's drafts, documents, moves and receipt; the
 audit trail; the officer's admissibility decisions. Visibility is asked of rules."""
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from sqlalchemy.orm import joinedload
 
 from bando.applications import admissibility, rules
@@ -41,6 +41,7 @@ from bando.applications.schemas import (
 from bando.core import idempotency
 from bando.core.api import ApiError, endpoint
 from bando.core.audit import event_view, events_of_application
+from bando.core.downloads import download
 from bando.core.operations import commit
 from bando.core.ratelimit import limited
 from bando.core.schemas import Reason
@@ -211,11 +212,7 @@ def download_attachment(user, application_id, kind):
     row = next((a for a in application.attachments if a.kind == kind), None)
     if row is None:
         raise ApiError(404, f"no attachment {kind}")
-    return Response(
-        row.data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{row.kind}.pdf"'},
-    )
+    return download(row.data, "application/pdf", f"{row.kind}.pdf")
 
 
 _MOVE_ERRORS = {403: "only the owning organisation", 409: "refused by the state machine"}
@@ -302,11 +299,7 @@ def application_receipt(user, application_id):
         raise ApiError(
             409, "la domanda non è stata ancora inviata: nessuna ricevuta", refusal="not_submitted"
         )
-    return Response(
-        receipt_pdf(application),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{receipt_filename(application)}"'},
-    )
+    return download(receipt_pdf(application), "application/pdf", receipt_filename(application))
 
 
 @endpoint(

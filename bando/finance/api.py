@@ -11,6 +11,7 @@ from bando.applications.models import Application
 from bando.applications.operations import expire_due_in, expire_if_due
 from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.operations import commit
 from bando.core.types import row_id
@@ -76,12 +77,10 @@ def not_issued(error: LetterNotIssued) -> ApiError:
 
 
 def pdf_response(letter) -> Response:
-    return Response(
+    return download(
         operations.letter_pdf(letter, current_app.config),
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{operations.letter_filename(letter)}"'
-        },
+        "application/pdf",
+        operations.letter_filename(letter),
     )
 
 
@@ -148,10 +147,10 @@ def edition_letters_zip(user, code):
             refusal="no_letters_issued",
         )
     config = current_app.config
-    return Response(
+    return download(
         stream_with_context(operations.zip_stream(operations.edition_entries(ids, config))),
-        mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="lettere-{edition.code}.zip"'},
+        "application/zip",
+        f"lettere-{edition.code}.zip",
     )
 
 

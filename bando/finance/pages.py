@@ -6,7 +6,6 @@ Thin views over bando.finance.operations, the same the API and the CLI call."""
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -25,6 +24,7 @@ from bando.applications import rules
 from bando.applications.operations import expire_due_in
 from bando.calls.models import Edition
 from bando.core.auth import roles_required, signed_in_user
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.finance import operations
@@ -135,12 +135,12 @@ def edition_zip(code):
     if not ids:
         flash(_("Nessuna lettera di questo bando è ancora emessa: emetterle prima."), "info")
         return redirect(url_for(".edition_letters", code=code))
-    return Response(
+    return download(
         stream_with_context(
             operations.zip_stream(operations.edition_entries(ids, current_app.config))
         ),
-        mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="lettere-{edition.code}.zip"'},
+        "application/zip",
+        f"lettere-{edition.code}.zip",
     )
 
 

@@ -6,6 +6,7 @@ of what came back."""
 from flask import Response
 
 from bando.core.csvfile import csv_bytes
+from bando.core.downloads import download
 from bando.core.timeutil import to_rome
 from bando.core.xlsxfile import AMOUNT, DAY, MIMETYPE, Sheet, euros, xlsx_bytes
 from bando.payments.operations import KIND_LABELS, register, register_totals
@@ -61,8 +62,4 @@ def register_file(edition, kind: str) -> Response:
         if kind == "csv"
         else (register_xlsx(payments), MIMETYPE)
     )
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="pagamenti-{edition.code}.{kind}"'},
-    )
+    return download(content, mimetype, f"pagamenti-{edition.code}.{kind}")

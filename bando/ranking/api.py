@@ -1,13 +1,13 @@
 """The ranking's API: the officer's preview, draws and approval; the public's read of the
 approved ranking and its files."""
 
-from flask import Response
 from sqlalchemy import select
 
 from bando.applications.models import Application
 from bando.calls.api import edition_or_404
 from bando.calls.models import Edition
 from bando.core.api import ApiError, current_api_user, endpoint
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.operations import commit
 from bando.core.xlsxfile import MIMETYPE as XLSX
@@ -137,14 +137,6 @@ def record_draw(user, code, body: DrawIn):
     )
 
 
-def _file(content: bytes, mimetype: str, name: str) -> Response:
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 def _approved_entries(code):
     edition = _published(code)
     entries = operations.approved(edition)
@@ -163,7 +155,7 @@ def _approved_entries(code):
 )
 def ranking_csv(code):
     edition, entries = _approved_entries(code)
-    return _file(exports.ranking_csv(edition, entries), "text/csv", f"graduatoria-{code}.csv")
+    return download(exports.ranking_csv(edition, entries), "text/csv", f"graduatoria-{code}.csv")
 
 
 @endpoint(
@@ -176,7 +168,7 @@ def ranking_csv(code):
 )
 def ranking_xlsx(code):
     edition, entries = _approved_entries(code)
-    return _file(exports.ranking_xlsx(edition, entries), XLSX, f"graduatoria-{code}.xlsx")
+    return download(exports.ranking_xlsx(edition, entries), XLSX, f"graduatoria-{code}.xlsx")
 
 
 @endpoint(
@@ -190,7 +182,7 @@ def ranking_xlsx(code):
 def ranking_minute(code):
     edition, entries = _approved_entries(code)
     committee = committee_view(edition)["evaluators"]
-    return _file(
+    return download(
         exports.minute_pdf(edition, entries, committee),
         "application/pdf",
         f"verbale-graduatoria-{code}.pdf",

@@ -10,7 +10,7 @@ calls; their refusals are shown on the page with their reason, never a 500.
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -22,6 +22,7 @@ from bando.applications.pages.officer import edition_for_officer
 from bando.calls.lifecycle import check_edition
 from bando.calls.models import Edition
 from bando.core.auth import roles_required
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.operations import OperationError, commit
 from bando.core.transitions import TransitionRefused
@@ -297,18 +298,10 @@ def public_ranking(code):
     )
 
 
-def _file(content: bytes, mimetype: str, name: str) -> Response:
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 @bp.route("/bandi/<code>/graduatoria.csv")
 def ranking_csv(code):
     edition, entries = _published(code)
-    return _file(
+    return download(
         exports.ranking_csv(edition, entries), "text/csv", f"graduatoria-{edition.code}.csv"
     )
 
@@ -316,13 +309,15 @@ def ranking_csv(code):
 @bp.route("/bandi/<code>/graduatoria.xlsx")
 def ranking_xlsx(code):
     edition, entries = _published(code)
-    return _file(exports.ranking_xlsx(edition, entries), XLSX, f"graduatoria-{edition.code}.xlsx")
+    return download(
+        exports.ranking_xlsx(edition, entries), XLSX, f"graduatoria-{edition.code}.xlsx"
+    )
 
 
 @bp.route("/bandi/<code>/graduatoria/verbale.pdf")
 def ranking_minute(code):
     edition, entries = _published(code)
-    return _file(
+    return download(
         exports.minute_pdf(edition, entries, committee_view(edition)["evaluators"]),
         "application/pdf",
         f"verbale-graduatoria-{edition.code}.pdf",

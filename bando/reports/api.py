@@ -1,11 +1,12 @@
 """The final report's API: the organisation files it and uploads the receipts; finance
 reviews each expense and approves it with the final contribution."""
 
-from flask import Response, current_app, request
+from flask import current_app, request
 
 from bando.applications import rules
 from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
+from bando.core.downloads import download
 from bando.core.operations import commit
 from bando.core.ratelimit import limited
 from bando.core.timeutil import utcnow
@@ -146,11 +147,7 @@ def download_receipt(user, application_id, expense_id):
     expense = _expense(application, expense_id)
     if not expense.receipt_sha256:
         raise ApiError(404, "no receipt for this expense")
-    return Response(
-        expense.receipt,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="giustificativo-{expense.id}.pdf"'},
-    )
+    return download(expense.receipt, "application/pdf", f"giustificativo-{expense.id}.pdf")
 
 
 @endpoint(

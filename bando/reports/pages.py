@@ -11,7 +11,6 @@ import re
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -32,6 +31,7 @@ from bando.applications import rules
 from bando.applications.pages.forms import api_amount, remap_rows
 from bando.calls.models import budget_categories
 from bando.core.auth import roles_required, signed_in_user
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.forms import offer_row, place_errors
 from bando.core.operations import OperationError, commit
@@ -295,11 +295,7 @@ def applicant_receipt_upload(application_id, expense_id):
 def _receipt_response(expense):
     if not expense.receipt_sha256:
         abort(404)
-    return Response(
-        expense.receipt,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="giustificativo-{expense.id}.pdf"'},
-    )
+    return download(expense.receipt, "application/pdf", f"giustificativo-{expense.id}.pdf")
 
 
 @bp.route("/domande/<int:application_id>/rendicontazione/spese/<int:expense_id>/giustificativo")

@@ -6,15 +6,14 @@ from flask import Response, jsonify
 from bando.calls.api import edition_or_404
 from bando.core.api import ApiError, endpoint
 from bando.core.csvfile import csv_bytes
+from bando.core.downloads import download
 from bando.transparency import operations
 from bando.transparency.schemas import Art27Out, GivingPackage
 
 
 def csv_response(edition) -> Response:
-    return Response(
-        csv_bytes(*operations.art27_table(edition)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="contributi-{edition.code}.csv"'},
+    return download(
+        csv_bytes(*operations.art27_table(edition)), "text/csv", f"contributi-{edition.code}.csv"
     )
 
 

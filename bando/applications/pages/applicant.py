@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -67,6 +66,7 @@ from bando.applications.rules import events_shown_to, visible_application
 from bando.applications.schemas import TEXT_LIMITS
 from bando.calls.models import budget_categories, budget_category_label
 from bando.core.auth import roles_required
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.formatting import dated
 from bando.core.forms import offer_row, place_errors
@@ -548,11 +548,7 @@ def attachment(application_id, kind):
     row = next((a for a in application.attachments if a.kind == kind), None)
     if row is None:
         abort(404)
-    return Response(
-        row.data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{row.kind}.pdf"'},
-    )
+    return download(row.data, "application/pdf", f"{row.kind}.pdf")
 
 
 # --- review and submit, receipt --------------------------------------------------------------
@@ -650,11 +646,7 @@ def receipt_download(application_id):
     application = _own_or_404(application_id)
     if application.protocol is None:
         abort(404)
-    return Response(
-        receipt_pdf(application),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{receipt_filename(application)}"'},
-    )
+    return download(receipt_pdf(application), "application/pdf", receipt_filename(application))
 
 
 # --- integrate, withdraw ---------------------------------------------------------------------

@@ -10,7 +10,6 @@ reason when it refuses.
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -34,6 +33,7 @@ from bando.applications.operations import expire_due_in, expire_if_due
 from bando.calls.models import Edition, Neighbourhood
 from bando.core.audit import events_of_application
 from bando.core.auth import roles_required
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.forms import FreeText
 from bando.core.labels import state_label
@@ -252,12 +252,12 @@ def attachment(application_id, kind):
     row = next((a for a in application.attachments if a.kind == kind), None)
     if row is None:
         abort(404)
-    disposition = "attachment" if request.args.get("scarica") else "inline"
-    return Response(
+    return download(
         row.data,
-        mimetype="application/pdf",
+        "application/pdf",
+        f"{row.kind}.pdf",
+        inline=not request.args.get("scarica"),
         headers={
-            "Content-Disposition": f'{disposition}; filename="{row.kind}.pdf"',
             "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
         },
     )

@@ -10,7 +10,7 @@ the scores, recusing) are confirmed on a page of their own.
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,7 @@ from bando.applications.attachments import attachment_kinds
 from bando.applications.models import Application
 from bando.calls.models import Edition
 from bando.core.auth import roles_required
+from bando.core.downloads import download
 from bando.core.extensions import db
 from bando.core.formatting import dated
 from bando.core.models import AuditEvent
@@ -484,8 +485,4 @@ def attachment(application_id, kind):
     row = next((a for a in application.attachments if a.kind == kind), None)
     if row is None:
         abort(404)
-    return Response(
-        row.data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{row.kind}.pdf"'},
-    )
+    return download(row.data, "application/pdf", f"{row.kind}.pdf")
