@@ -120,4 +120,6 @@ def settings(database_url: str) -> dict:
         "ARGON2": ARGON2,
         "REDIS_URL": None,
         "TESTING": True,
+        # As in production, where the messages go to the SMTP server, not to the log.
+        "LOG_LEVEL": "WARNING",
     }

@@ -189,6 +189,7 @@ def throughput(folder: Path, urls: dict, drafts, spread, floor) -> dict:
         "SQLALCHEMY_DATABASE_URI": urls["app"],
         "SECRET_KEY": SECRET,
         "REDIS_URL": None,
+        "LOG_LEVEL": "WARNING",  # as common.settings
     }
     (instance / "config.py").write_text(
         "\n".join(f"{key} = {value!r}" for key, value in settings.items()) + "\n"

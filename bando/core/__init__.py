@@ -33,6 +33,8 @@ def make_app(name, config, instance_path, template_folder) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)
     config_module.check_secret_key(app.config["SECRET_KEY"])
+    if app.config.get("LOG_LEVEL"):
+        app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())
 
     from bando.core import auth, cli, errors, formatting, i18n, labels, layout, mail, security
 

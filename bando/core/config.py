@@ -45,6 +45,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "PUBLIC_URL",
     "TRUSTED_PROXIES",
+    "LOG_LEVEL",
 )
 
 

@@ -382,6 +382,10 @@ def init_app(app):
     """Every request that committed new notifications sends them before it answers (those
     it queued, not the rest of the queue); what cannot be sent stays queued for
     `bando mail send` (cron)."""
+    if not app.config.get("MAIL_SERVER") and app.logger.level == logging.NOTSET:
+        # With no server the log is where the messages go (their links too): it must keep
+        # them, as the root logger's WARNING would not. LOG_LEVEL, when set, wins.
+        app.logger.setLevel(logging.INFO)
 
     @app.after_request
     def _send_queued(response):

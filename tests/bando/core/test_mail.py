@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from bando import create_app
 from bando.core.extensions import db
 from bando.core.mail import MAX_ATTEMPTS, send_pending
 from bando.core.models import Notification
@@ -158,6 +159,28 @@ def test_without_a_mail_server_the_message_is_logged(app, caplog):
     with caplog.at_level(logging.INFO):
         assert send_pending(app) == 1
     assert "ente@pec.example.it" in caplog.text and "Esito" in caplog.text
+
+
+def test_without_a_mail_server_the_log_keeps_the_messages(app, tmp_path):
+    """The root logger keeps WARNING and above (Python's default, gunicorn's too): with no
+    server the app's own logger keeps INFO, where the messages and their links are written;
+    LOG_LEVEL, when set, decides."""
+    logger = logging.getLogger(app.name)
+    before = logger.level
+    settings = {key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")}
+    try:
+        logger.setLevel(logging.NOTSET)
+        assert not logger.isEnabledFor(logging.INFO)  # what lost every link before
+        kept = create_app({**settings, "MAIL_SERVER": None}, instance_path=str(tmp_path))
+        assert kept.logger.isEnabledFor(logging.INFO)
+        logger.setLevel(logging.NOTSET)
+        quiet = create_app({**settings, "LOG_LEVEL": "warning"}, instance_path=str(tmp_path))
+        assert not quiet.logger.isEnabledFor(logging.INFO)
+        logger.setLevel(logging.NOTSET)
+        served = create_app({**settings, "MAIL_SERVER": "127.0.0.1"}, instance_path=str(tmp_path))
+        assert not served.logger.isEnabledFor(logging.INFO)
+    finally:
+        logger.setLevel(before)
 
 
 def test_the_cli_sends_the_queue(app, runner, smtp):
