@@ -263,6 +263,10 @@ def test_sign_in_and_out(app, client):
     assert "Accesso effettuato." in html
     assert 'class="alert alert-success"' in html
     assert 'action="/esci"' in html  # sign out is a form, not a link
+    # The header names who is signed in and leads to the account (its password, its link).
+    account = re.search(r'<a class="bando-user" href="/profilo"[^>]*>(.*?)</a>', html, re.S)
+    assert account and (user.full_name or user.email) in account.group(1)
+    assert 'aria-current="page"' in text_of(client.get("/profilo")).split("bando-user")[1][:200]
     # The applicant's own pages appear in the menu once that blueprint exists.
     if "applicant.dashboard" in app.view_functions:
         assert "Le mie domande" in html
