@@ -9,11 +9,15 @@ from bando.admin import operations
 from bando.admin.schemas import (
     AccountList,
     AccountOut,
+    AuditQuery,
     CallFile,
     ChainCheck,
     NewStaffAccount,
+    TrailEvents,
     UserQuery,
 )
+from bando.calls.api import edition_or_404
+from bando.core import audit
 from bando.core.api import ApiError, endpoint
 from bando.core.operations import commit
 from bando.public.api import edition_detail
@@ -177,5 +181,45 @@ def check_audit_chain(user):
             "events": result.count,
             "first_bad_event": result.bad.id if result.bad is not None else None,
             "problem": result.problem,
+        }
+    )
+
+
+@endpoint(
+    "GET",
+    "/audit/events",
+    summary="The audit trail, newest first, a page at a time (filters: subject, call, who, days)",
+    tag="administration",
+    roles=ADMIN,
+    query=AuditQuery,
+    ok=(200, "one page of the events, and how many match in all", TrailEvents),
+    errors={404: "no call with that code"},
+)
+def list_audit_events(user, query: AuditQuery):
+    edition_id = None if query.edition is None else edition_or_404(query.edition).id
+    where = operations.audit_matching(
+        subject=query.subject,
+        edition_id=edition_id,
+        text=query.q,
+        since=query.since,
+        until=query.until,
+    )
+    total = operations.count_audit_events(where)
+    rows = operations.audit_events(where, limit=query.limit, offset=query.offset)
+    return TrailEvents.of(
+        {
+            "events": [
+                {
+                    **audit.event_view(event),
+                    "subject": event.subject,
+                    "edition": code,
+                    "application_id": event.application_id,
+                    "protocol": protocol,
+                }
+                for event, code, protocol in rows
+            ],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
         }
     )

@@ -6,8 +6,9 @@ own load): the caller commits."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from bando.accounts.models import STAFF_ROLES, Organisation, User
@@ -22,11 +23,14 @@ from bando.accounts.operations import (
     password_links_allowed,
     send_mail,
 )
+from bando.applications.models import Application
 from bando.calls.loading import CallFileError, load_call
+from bando.calls.models import Edition
 from bando.core import audit
 from bando.core.extensions import db
 from bando.core.models import AuditEvent
 from bando.core.operations import OperationError
+from bando.core.timeutil import rome_midnight
 from bando.core.types import row_id
 
 STATUSES = ("active", "inactive")
@@ -180,6 +184,54 @@ def account_history(user: User, limit: int = 50) -> list[AuditEvent]:
             .order_by(AuditEvent.id.desc())
             .limit(limit)
         )
+    )
+
+
+def audit_matching(*, subject=None, edition_id=None, text=None, since=None, until=None) -> list:
+    """The conditions of a list of the trail's events: about `subject`, of one call, with
+    `text` in who acted or in the account an account's event is about, from the day `since`
+    to the day `until` (both included, days in Europe/Rome)."""
+    where = []
+    if subject:
+        where.append(AuditEvent.subject == subject)
+    if edition_id is not None:
+        where.append(AuditEvent.edition_id == edition_id)
+    if text:
+        pattern = "%" + _escaped(text.lower()) + "%"
+        where.append(
+            or_(
+                func.lower(AuditEvent.actor_label).like(pattern, escape="\\"),
+                and_(
+                    AuditEvent.subject == "user",
+                    func.lower(AuditEvent.payload["user"].as_string()).like(pattern, escape="\\"),
+                ),
+            )
+        )
+    if since is not None:
+        where.append(AuditEvent.at >= rome_midnight(since))
+    if until is not None:
+        where.append(AuditEvent.at < rome_midnight(until + timedelta(days=1)))
+    return where
+
+
+def count_audit_events(where: list) -> int:
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(*where))
+
+
+def audit_events(where: list, *, limit: int, offset: int) -> list[tuple[AuditEvent, str, str]]:
+    """One page of the trail's events, newest first, each with its call's code and its
+    application's protocol (or None)."""
+    return list(
+        db.session.execute(
+            select(AuditEvent, Edition.code, Application.protocol)
+            .outerjoin(Edition, Edition.id == AuditEvent.edition_id)
+            .outerjoin(Application, Application.id == AuditEvent.application_id)
+            .options(joinedload(AuditEvent.actor))
+            .where(*where)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
     )
 
 

@@ -3,6 +3,8 @@ text, a staff account made (the person chooses the password through a mailed lin
 deactivated, reactivated or sent a password link; the calls, and a call file loaded; the
 audit chain checked. Thin views over bando.admin.operations, the same the API calls."""
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +22,7 @@ from bando.calls.models import Edition
 from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
 from bando.core.forms import place_errors
+from bando.core.labels import SUBJECT_LABELS
 from bando.core.layout import EDITION_STATUS, edition_status, paging
 from bando.core.operations import OperationError, commit
 from bando.core.schemas import one_line
@@ -28,17 +31,6 @@ bp = Blueprint("admin", __name__, url_prefix="/amministrazione")
 
 PER_PAGE = 50
 STATUS_NAMES = {"active": _l("Attivi"), "inactive": _l("Disattivati")}
-# The account events the history shows, in words.
-EVENT_NAMES = {
-    "register_organisation": _l("Ente registrato dal sito"),
-    "confirm_email": _l("Indirizzo email confermato"),
-    "create_user": _l("Account creato"),
-    "set_password": _l("Password cambiata"),
-    "reset_password": _l("Password scelta con il collegamento ricevuto"),
-    "send_password_link": _l("Collegamento per la password inviato dall'amministrazione"),
-    "deactivate_user": _l("Account disattivato"),
-    "reactivate_user": _l("Account riattivato"),
-}
 # An operation's refusal in the page's language, by its code (the API says it in Italian).
 REFUSALS = {
     "own_account": _l("non si può disattivare il proprio account"),
@@ -111,6 +103,14 @@ def dashboard():
     )
 
 
+def _text_filter() -> str:
+    """The `q` of the query string: one line of at most 100 characters, or nothing."""
+    try:
+        return one_line(request.args.get("q", "")[:100])
+    except ValueError:
+        return ""
+
+
 def _filters() -> dict:
     """The list's filters from the query string; a value that is none of the choices is
     left out, a text with control characters too."""
@@ -119,12 +119,7 @@ def _filters() -> dict:
         filters["ruolo"] = role
     if (status := request.args.get("stato")) in STATUS_NAMES:
         filters["stato"] = status
-    text = request.args.get("q", "")[:100]
-    try:
-        text = one_line(text)
-    except ValueError:
-        text = ""
-    if text:
+    if text := _text_filter():
         filters["q"] = text
     return filters
 
@@ -193,7 +188,6 @@ def _user_page(user: User, status: int = 200, problem: str | None = None):
             account=user,
             role_names=ROLE_NAMES,
             history=operations.account_history(user),
-            event_names=EVENT_NAMES,
             form=ActionForm(),
             problem=problem,
             is_self=user.id == signed_in_user().id,
@@ -288,8 +282,51 @@ def _file_name(name: str) -> str:
         return "bando.toml"
 
 
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _audit_filters(codes: dict[str, int]) -> dict:
+    """The register's filters from the query string, as _filters (a day is YYYY-MM-DD, as
+    the date field sends it)."""
+    filters = {}
+    if (subject := request.args.get("oggetto")) in SUBJECT_LABELS:
+        filters["oggetto"] = subject
+    if (code := request.args.get("bando")) in codes:
+        filters["bando"] = code
+    if text := _text_filter():
+        filters["q"] = text
+    for name in ("dal", "al"):
+        if (day := _day(name)) is not None:
+            filters[name] = day.isoformat()
+    return filters
+
+
 @bp.route("/registro")
 @roles_required("admin")
 def audit():
     result = operations.chain_check() if request.args.get("verifica") else None
-    return render_template("admin/audit.html", result=result)
+    codes = dict(db.session.execute(select(Edition.code, Edition.id).order_by(Edition.code)).all())
+    filters = _audit_filters(codes)
+    where = operations.audit_matching(
+        subject=filters.get("oggetto"),
+        edition_id=codes.get(filters.get("bando")),
+        text=filters.get("q"),
+        since=_day("dal"),
+        until=_day("al"),
+    )
+    total = operations.count_audit_events(where)
+    shown = paging(total, PER_PAGE)
+    return render_template(
+        "admin/audit.html",
+        result=result,
+        rows=operations.audit_events(where, limit=PER_PAGE, offset=shown.offset),
+        total=total,
+        paging=shown,
+        filters=filters,
+        codes=codes,
+        subjects=SUBJECT_LABELS,
+    )

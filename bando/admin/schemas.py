@@ -1,6 +1,7 @@
 """The payloads of administration: accounts as the administrator sees and makes them, a call
 file to load, the audit chain's check."""
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -8,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from bando.accounts.models import ROLES, STAFF_ROLES
 from bando.admin.operations import STATUSES
 from bando.applications.schemas import MAX_OFFSET, MAX_PAGE_SIZE, PAGE_SIZE
-from bando.core.schemas import Line, Moment, Out, Schema, Text
+from bando.core.labels import SUBJECT_LABELS
+from bando.core.schemas import EventOut, Line, Moment, Out, Schema, Text
 
 # A call file is a few kilobytes; this is far above any real one.
 CALL_FILE_CHARS = 200_000
@@ -62,3 +64,38 @@ class ChainCheck(Out):
     events: int = Field(description="the events read")
     first_bad_event: int | None = Field(description="the id of the first event that does not")
     problem: str
+
+
+class AuditQuery(BaseModel):
+    """The filters and the page of GET /audit/events, from the query string."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    subject: Literal[tuple(SUBJECT_LABELS)] | None = Field(
+        default=None, description="what the events are about"
+    )
+    edition: Line(64) | None = Field(default=None, description="a call's code")
+    q: Line(100) | None = Field(
+        default=None,
+        description="part of who acted (an e-mail), or of the account an account's event is about",
+    )
+    since: date | None = Field(default=None, description="from this day (Europe/Rome)")
+    until: date | None = Field(default=None, description="to this day, included")
+    limit: int = Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="rows per page")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="rows skipped")
+
+
+class TrailEventOut(EventOut):
+    """An event of the whole trail: what it is about besides what it did."""
+
+    subject: str
+    edition: str | None = Field(description="the call's code")
+    application_id: int | None
+    protocol: str | None = Field(description="the application's protocol, once it has one")
+
+
+class TrailEvents(Out):
+    events: list[TrailEventOut] = Field(description="newest first")
+    total: int = Field(description="every event matching the filters, on all pages")
+    limit: int
+    offset: int

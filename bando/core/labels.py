@@ -14,6 +14,7 @@ from markupsafe import Markup
 from bando.core.formatting import dated
 from workflows import application as application_machine
 from workflows import diagram
+from workflows import edition as edition_machine
 from workflows.machine import gettext_noop
 
 
@@ -42,6 +43,66 @@ OTHER_TRIGGER_LABELS = {
 def trigger_label(trigger: str) -> str:
     text = application_machine.TRIGGER_LABELS.get(trigger) or OTHER_TRIGGER_LABELS.get(trigger)
     return gettext(text) if text else trigger
+
+
+# Every other trigger of the audit trail: the administrator's register names each one.
+STAFF_TRIGGER_LABELS = {
+    # the committee
+    "assign_evaluator": gettext_noop("Valutatore nominato"),
+    "remove_evaluator": gettext_noop("Valutatore rimosso"),
+    "sign_declaration": gettext_noop("Dichiarazione del valutatore firmata"),
+    "recuse": gettext_noop("Astensione per conflitto di interessi"),
+    "submit_review": gettext_noop("Valutazione inviata"),
+    "reopen_review": gettext_noop("Valutazione riaperta"),
+    # the officer's and the call's
+    "tick_check": gettext_noop("Verifica formale registrata"),
+    "record_draw": gettext_noop("Sorteggio registrato"),
+    "load_call": gettext_noop("Bando caricato dal file"),
+    "reset_demo": gettext_noop("Dati dimostrativi ripristinati"),
+    # accounts
+    "register_organisation": gettext_noop("Ente registrato dal sito"),
+    "confirm_email": gettext_noop("Indirizzo email confermato"),
+    "create_user": gettext_noop("Account creato"),
+    "set_password": gettext_noop("Password cambiata"),
+    "reset_password": gettext_noop("Password scelta con il collegamento ricevuto"),
+    "send_password_link": gettext_noop("Collegamento per la password inviato dall'amministrazione"),
+    "deactivate_user": gettext_noop("Account disattivato"),
+    "reactivate_user": gettext_noop("Account riattivato"),
+}
+# What an event is about (AuditEvent.subject).
+SUBJECT_LABELS = {
+    "application": gettext_noop("Domanda"),
+    "edition": gettext_noop("Bando"),
+    "evaluation": gettext_noop("Valutazione"),
+    "expense": gettext_noop("Spesa rendicontata"),
+    "letter": gettext_noop("Lettera"),
+    "payment": gettext_noop("Pagamento"),
+    "user": gettext_noop("Account"),
+    "audit": gettext_noop("Registro"),
+}
+
+
+def event_label(subject: str, trigger: str) -> str:
+    """Any event of the trail in words: a move of a call's machine or an application's, or
+    one of the others."""
+    tables = (application_machine.TRIGGER_LABELS, OTHER_TRIGGER_LABELS, STAFF_TRIGGER_LABELS)
+    if subject == "edition":
+        tables = (edition_machine.TRIGGER_LABELS, *tables)
+    text = next((table[trigger] for table in tables if trigger in table), None)
+    return gettext(text) if text else trigger
+
+
+def state_change(subject: str, from_state: str | None, to_state: str | None) -> str:
+    """An event's move in words ("presentata → ammissibile"), or "" when it moved nothing."""
+    if not from_state and not to_state or from_state == to_state:
+        return ""
+    machine = edition_machine if subject == "edition" else application_machine
+    return f"{state_label(from_state, machine)} → {state_label(to_state, machine)}"
+
+
+def subject_label(subject: str) -> str:
+    text = SUBJECT_LABELS.get(subject)
+    return gettext(text) if text else subject
 
 
 def role_label(role: str) -> str:
@@ -99,3 +160,6 @@ def diagram_svg() -> Markup:
 def init_app(app):
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
     app.jinja_env.filters["state_label"] = state_label
+    app.jinja_env.globals.update(
+        event_label=event_label, subject_label=subject_label, state_change=state_change
+    )

@@ -1,6 +1,6 @@
 """Time: stored in UTC, compared and shown in Europe/Rome."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from workflows.timezone import ROME
 
@@ -20,3 +20,8 @@ def to_rome(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(ROME)
+
+
+def rome_midnight(day: date) -> datetime:
+    """The first instant of `day` in Europe/Rome, in UTC (a day's bounds for a query)."""
+    return datetime.combine(day, time(0), tzinfo=ROME).astimezone(UTC)

@@ -2,6 +2,8 @@
 bad file changes nothing and says every problem by key), and checks the audit chain."""
 
 import io
+import re
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
@@ -12,6 +14,7 @@ from bando.core.models import AuditEvent
 from tests.bando.admin.test_accounts import admin_browser
 from tests.bando.applications.data import token_for
 from tests.bando.calls.test_loading import MINIMAL
+from tests.factories import create_user
 
 
 def editions() -> int:
@@ -109,3 +112,130 @@ def test_the_chain_is_checked_and_a_change_is_found(app, client):
     checked = client.get("/api/v1/audit", headers=bearer).get_json()
     assert checked["whole"] is False and checked["first_bad_event"] == first
     assert audit.verify() is not None
+
+
+def _event(admin, at, **fields):
+    event = audit.append(actor=admin, at=at, **fields)
+    db.session.commit()
+    return event
+
+
+def test_the_register_lists_the_trail_newest_first_and_filters_it(app, client):
+    admin, browser = admin_browser(app)
+    upload(browser, MINIMAL.encode(), "cdq-test.toml")
+    edition = db.session.scalar(select(Edition).where(Edition.code == "cdq-test"))
+    # 23:30 on 15 April in Rome, and 00:30 on the 16th: both the 15th in UTC.
+    ranked = _event(
+        admin,
+        datetime(2026, 4, 15, 21, 30, tzinfo=UTC),
+        subject="edition",
+        trigger="rank",
+        edition_id=edition.id,
+        from_state="closed",
+        to_state="ranked",
+    )
+    deactivated = _event(
+        None,
+        datetime(2026, 4, 15, 22, 30, tzinfo=UTC),
+        subject="user",
+        trigger="deactivate_user",
+        payload={"user": "volontaria@example.it", "role": "applicant"},
+        reason="ha lasciato l'associazione",
+    )
+    page = browser.get("/amministrazione/registro")
+    assert page.status_code == 200
+    ids = [int(i) for i in re.findall(r'data-event="(\d+)"', page.text)]
+    assert ids == sorted(ids, reverse=True) and ids[:2] == [deactivated.id, ranked.id]
+    row = page.text[page.text.index(f'data-event="{ranked.id}"') :].split("</tr>")[0]
+    assert "Approvazione della graduatoria" in row and "chiuso → graduatoria approvata" in row
+    assert "cdq-test" in row and admin.email in row and "15/04/2026" in row
+    row = page.text[page.text.index(f'data-event="{deactivated.id}"') :].split("</tr>")[0]
+    assert "Account disattivato" in row and "volontaria@example.it" in row
+    assert "dalla console" in row and "ha lasciato l&#39;associazione" in row
+    assert "16/04/2026" in row  # the day in Rome
+
+    def listed(query: str) -> list[int]:
+        answer = browser.get(f"/amministrazione/registro?{query}")
+        assert answer.status_code == 200
+        return [int(i) for i in re.findall(r'data-event="(\d+)"', answer.text)]
+
+    assert listed("oggetto=user") == [deactivated.id]
+    assert deactivated.id not in listed("bando=cdq-test") and ranked.id in listed("bando=cdq-test")
+    assert listed("dal=2026-04-16&al=2026-04-16") == [deactivated.id]
+    assert listed("dal=2026-04-15&al=2026-04-15") == [ranked.id]
+    assert listed("q=VOLONTARIA") == [deactivated.id]
+    assert listed(f"q={admin.email}&oggetto=edition")[-1] < ranked.id  # the load, by the admin
+    # What is none of the choices is left out; nothing matching says so.
+    everything = listed("")
+    assert listed("oggetto=nulla&bando=nessuno&dal=ieri&q=%00") == everything
+    assert (
+        "Nessuna operazione corrisponde ai filtri."
+        in browser.get("/amministrazione/registro?q=nessuno-cosi").text
+    )
+    english = browser.get("/amministrazione/registro?lang=en&oggetto=edition").text
+    assert "Approval of the ranking" in english and "closed → ranking approved" in english
+
+
+def test_the_register_is_read_a_page_at_a_time(app):
+    admin, browser = admin_browser(app)
+    first = None
+    for n in range(55):
+        event = audit.append(
+            actor=admin,
+            subject="user",
+            trigger="create_user",
+            payload={"user": f"persona{n}@example.it"},
+        )
+        first = first or event.id
+    db.session.commit()
+    one = browser.get("/amministrazione/registro?oggetto=user")
+    two = browser.get("/amministrazione/registro?oggetto=user&pagina=2")
+    assert "55 operazioni" in one.text and "pagina 1 di 2" in one.text
+    assert len(re.findall(r'data-event="', one.text)) == 50
+    assert re.findall(r'data-event="(\d+)"', two.text)[-1] == str(first)
+    assert 'href="/amministrazione/registro?pagina=2&amp;oggetto=user"' in one.text or (
+        "pagina=2" in one.text and "oggetto=user" in one.text
+    )
+
+
+def test_the_api_lists_the_trail_to_administrators_only(app, client):
+    admin, browser = admin_browser(app)
+    upload(browser, MINIMAL.encode(), "cdq-test.toml")
+    edition = db.session.scalar(select(Edition).where(Edition.code == "cdq-test"))
+    ranked = _event(
+        admin,
+        datetime(2026, 4, 15, 21, 30, tzinfo=UTC),
+        subject="edition",
+        trigger="rank",
+        edition_id=edition.id,
+        from_state="closed",
+        to_state="ranked",
+    )
+    bearer = token_for(client, admin.email)
+    answer = client.get(
+        "/api/v1/audit/events?edition=cdq-test&since=2026-04-15&until=2026-04-15", headers=bearer
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.get_json()
+    assert body["total"] == 1 and body["limit"] == 50 and body["offset"] == 0
+    (event,) = body["events"]
+    assert (event["id"], event["trigger"], event["subject"]) == (ranked.id, "rank", "edition")
+    assert (event["edition"], event["from"], event["to"]) == ("cdq-test", "closed", "ranked")
+    assert event["actor"] == admin.email and event["hash"] == ranked.hash
+    assert event["application_id"] is None and event["protocol"] is None
+    everything = client.get("/api/v1/audit/events?limit=1", headers=bearer).get_json()
+    assert everything["total"] >= 2 and len(everything["events"]) == 1
+    assert everything["events"][0]["id"] == ranked.id  # newest first
+    for query, status in (
+        ("edition=nessuno", 404),
+        ("subject=nulla", 422),
+        ("since=ieri", 422),
+        ("limit=0", 422),
+        ("q=a%0Ab", 422),
+    ):
+        assert client.get(f"/api/v1/audit/events?{query}", headers=bearer).status_code == status
+    officer = create_user("officer", "rup@example.it")
+    db.session.commit()
+    other = token_for(client, officer.email)
+    assert client.get("/api/v1/audit/events", headers=other).status_code == 403
+    assert client.get("/api/v1/audit/events").status_code == 401
