@@ -75,15 +75,28 @@ def _line(field: str, value: str, max_length: int) -> str:
         raise UserError(field, str(error)) from None
 
 
+def address_and_password_problems(email: str, password: str) -> dict[str, list[str]]:
+    """What is wrong with a new account's address and with its password, both at once."""
+    problems = {}
+    try:
+        _line("email", email, EMAIL_LENGTH)
+        if not EMAIL_RE.fullmatch(email):
+            raise UserError("email", BAD_EMAIL)
+    except UserError as error:
+        problems["email"] = [error.message]
+    if problem := password_problem(password, email):
+        problems["password"] = [problem]
+    return problems
+
+
 def check_new_user(email: str, password: str, role: str, *, unique: bool = True) -> None:
-    _line("email", email, EMAIL_LENGTH)
-    if not EMAIL_RE.fullmatch(email):
-        raise UserError("email", BAD_EMAIL)
+    problems = address_and_password_problems(email, password)
+    if "email" in problems:
+        raise UserError("email", problems["email"][0])
     if role not in ROLES:
         raise UserError("role", f"ruolo sconosciuto: {role} (ammessi: {', '.join(ROLES)})")
-    problem = password_problem(password, email)
-    if problem:
-        raise UserError("password", problem)
+    if "password" in problems:
+        raise UserError("password", problems["password"][0])
     if unique and user_by_email(email) is not None:
         raise UserError("email", DUPLICATE_EMAIL)
 
@@ -168,13 +181,18 @@ def registration_problems(account: dict) -> tuple[AccountRequest | None, dict | 
         select(Organisation.id).where(Organisation.tax_code == fields["tax_code"])
     ):
         errors["organisation.tax_code"] = [DUPLICATE_TAX_CODE]
-    if account is not None:
-        try:
-            check_new_user(
-                normalise_email(account.email), account.password, "applicant", unique=False
-            )
-        except UserError as error:
-            errors[error.field] = [error.message]
+    # The address and the password are judged even when the rest could not be read: every
+    # problem at once.
+    email, password = (
+        (account.email, account.password)
+        if account is not None
+        else (account_data.get("email"), account_data.get("password"))
+    )
+    if isinstance(email, str) and isinstance(password, str):
+        for field, messages in address_and_password_problems(
+            normalise_email(email), password
+        ).items():
+            errors.setdefault(field, messages)
     return account, fields, errors
 
 

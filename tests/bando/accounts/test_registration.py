@@ -334,3 +334,24 @@ def test_the_registration_and_the_confirmation_are_in_the_audit_trail(client):
     ]
     assert events[0].payload == {"user": user.email, "role": "applicant"}
     assert audit.verify() is None
+
+
+def test_the_address_and_the_password_are_judged_with_the_rest(client):
+    """Every problem at once: the password's too, when the organisation's fields could not
+    be read (an empty page), on the page as through the API."""
+    page = client.post(
+        "/registrazione",
+        data={"email": "non-un-indirizzo", "password": "corta", "password_confirm": "corta"},
+    )
+    assert page.status_code == 422
+    for field in ("name", "tax_code", "email", "password"):
+        assert f'data-error-for="{field}"' in page.text, field
+    assert "almeno 12 caratteri" in page.text and "indirizzo email non valido" in page.text
+    answer = client.post(
+        "/api/v1/accounts", json={"email": "nuovo@example.it", "password": "corta"}
+    )
+    assert answer.status_code == 422
+    errors = answer.get_json()["errors"]
+    assert "almeno 12 caratteri" in " ".join(errors["password"])
+    assert "organisation" in " ".join(errors)
+    assert count(User) == 0 and count(Organisation) == 0
