@@ -262,7 +262,10 @@ def register_organisation(account: dict, *, now: datetime | None = None) -> User
 
 def confirmation_token(user: User) -> str:
     serializer = URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT)
-    return serializer.dumps({"user": user.id, "email": user.email})
+    # The credentials version: a deactivation (or a new password) ends the link for good.
+    return serializer.dumps(
+        {"user": user.id, "email": user.email, "version": user.credentials_version}
+    )
 
 
 def confirmation_link(user: User) -> str:
@@ -340,7 +343,13 @@ def user_for_confirmation(token: str) -> User:
     hours = int(current_app.config.get("CONFIRM_LINK_HOURS", CONFIRM_HOURS))
     data = _link_data(token, CONFIRM_SALT, hours * 3600, "di conferma")
     user = db.session.get(User, data["user"]) if row_id(data.get("user")) else None
-    if user is None or user.email != data.get("email") or not user.active:
+    if (
+        user is None
+        or user.email != data.get("email")
+        or not user.active
+        # Links made before the version was signed in them count as version 0.
+        or data.get("version", 0) != user.credentials_version
+    ):
         raise ConfirmationError(400, "link di conferma non valido", code="link_invalid")
     return user
 
@@ -348,8 +357,15 @@ def user_for_confirmation(token: str) -> User:
 def confirm_email(token: str, *, now: datetime | None = None) -> User:
     """Marks (does not commit) the address of the link's user as confirmed."""
     user = user_for_confirmation(token)
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = now or utcnow()
+    # Written only if no one did meanwhile (the same link twice at once): one event.
+    confirmed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.email_confirmed_at.is_(None))
+        .values(email_confirmed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)
+    if confirmed.rowcount == 1:
         account_event("confirm_email", user, actor=user)
     return user
 
@@ -406,6 +422,11 @@ def attempt_sign_in(email, password) -> User | None:
 
 
 def _end_access(user: User, now, reason: str, keep_session: str | None = None) -> None:
+    """Ends the user's sessions (but `keep_session`) and tokens, and raises the credentials
+    version: a sign-in that checked the old password a moment ago and writes its session or
+    token after this is not accepted either."""
+    user.credentials_version = User.credentials_version + 1  # atomic, in the database
+    db.session.flush()
     end_sessions_of(user, now=now, reason=reason, keep=keep_session)
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
@@ -614,9 +635,23 @@ def reset_password(token, new, confirm, *, now=None) -> User:
     return user
 
 
+def _set_active(user: User, active: bool) -> bool:
+    """Activates or deactivates (does not commit) the account unless it already is: whether
+    this request changed it (of two at once, one does; the other sees it done)."""
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.active.is_(not active))
+        .values(active=active)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)
+    return changed.rowcount == 1
+
+
 def deactivate_user(user: User, *, actor=None, now=None) -> None:
     """The user can no longer sign in; their sessions and API tokens end (not committed).
-    Never the last active administrator (OperationError 409 `last_admin`)."""
+    Never an account already inactive (OperationError 409 `already_inactive`), nor the last
+    active administrator (409 `last_admin`)."""
     if user.role == "admin":
         # The administrators' rows locked first (PostgreSQL), then counted after the write
         # (SQLite, whose writers queue): two administrators deactivating each other at once
@@ -624,15 +659,22 @@ def deactivate_user(user: User, *, actor=None, now=None) -> None:
         db.session.scalars(
             select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
         ).all()
-    user.active = False
-    user.credentials_version += 1
-    db.session.flush()
+    if not _set_active(user, False):
+        raise OperationError(409, "l'account è già disattivato", code="already_inactive")
     if user.role == "admin" and not db.session.scalar(
         select(func.count(User.id)).where(User.role == "admin", User.active.is_(True))
     ):
         raise OperationError(409, "non resterebbe alcun amministratore attivo", code="last_admin")
     _end_access(user, now or utcnow(), "deactivated")
     account_event("deactivate_user", user, actor)
+
+
+def reactivate_user(user: User, *, actor=None) -> None:
+    """The account opens again with its password (its sessions and tokens stay ended; not
+    committed); 409 `active` when it already is."""
+    if not _set_active(user, True):
+        raise OperationError(409, "l'account è già attivo", code="active")
+    account_event("reactivate_user", user, actor)
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -646,7 +688,11 @@ def issue_token(user: User, hours: int) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(
         ApiToken(
-            user=user, token_sha256=_digest(token), expires_at=utcnow() + timedelta(hours=hours)
+            user=user,
+            token_sha256=_digest(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+            # As read with the password that was checked, before: see the column.
+            credentials_version=user.credentials_version,
         )
     )
     return token
@@ -659,6 +705,7 @@ TOKEN_USER = (
     .where(
         ApiToken.token_sha256 == bindparam("sha256"),
         ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        ApiToken.credentials_version == User.credentials_version,
         User.active.is_(True),
     )
 )

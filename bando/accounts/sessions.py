@@ -39,7 +39,14 @@ def open_session(user: User, *, now: datetime | None = None) -> str:
     now = now or utcnow()
     secret = secrets.token_urlsafe(32)
     db.session.add(
-        UserSession(user=user, secret_sha256=_digest(secret), created_at=now, last_seen_at=now)
+        UserSession(
+            user=user,
+            secret_sha256=_digest(secret),
+            created_at=now,
+            last_seen_at=now,
+            # As read with the password that was checked (ApiToken.credentials_version).
+            credentials_version=user.credentials_version,
+        )
     )
     return secret
 
@@ -60,7 +67,7 @@ def user_for_session(user_id, secret: str, *, now: datetime | None = None) -> Us
     )
     if row is None or str(row.user_id) != str(user_id) or not live(row, now):
         return None
-    if not row.user.active:
+    if not row.user.active or row.credentials_version != row.user.credentials_version:
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         # Its own short transaction: a page that only reads still counts as activity,
@@ -86,12 +93,18 @@ def end_session(secret: str | None, *, now: datetime | None = None, reason="logo
 def end_sessions_of(
     user: User, *, now: datetime | None = None, reason: str, keep: str | None = None
 ) -> int:
-    """Ends (does not commit) every live session of `user` but the one of `keep`."""
+    """Ends (does not commit) every live session of `user` but the one of `keep`, which
+    takes the user's credentials version (the one who changed the password stays in)."""
     query = update(UserSession).where(
         UserSession.user_id == user.id, UserSession.ended_at.is_(None)
     )
     if keep:
         query = query.where(UserSession.secret_sha256 != _digest(keep))
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.secret_sha256 == _digest(keep), UserSession.user_id == user.id)
+            .values(credentials_version=user.credentials_version)
+        )
     return db.session.execute(query.values(ended_at=now or utcnow(), end_reason=reason)).rowcount
 
 

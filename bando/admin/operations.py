@@ -21,6 +21,7 @@ from bando.accounts.operations import (
     mail_password_link,
     normalise_email,
     password_links_allowed,
+    reactivate_user,
     send_mail,
 )
 from bando.applications.models import Application
@@ -146,18 +147,13 @@ def send_password_link(actor: User, user: User) -> None:
 def deactivate(actor: User, user: User) -> None:
     if user.id == actor.id:
         raise OperationError(409, "non si può disattivare il proprio account", code="own_account")
-    if not user.active:
-        raise OperationError(409, "l'account è già disattivato", code="already_inactive")
     deactivate_user(user, actor=actor)
     _tell(user, "disattivato", "Non è più possibile accedere con questo account.")
 
 
 def reactivate(actor: User, user: User) -> None:
     """The account opens again with its password (its sessions and tokens stay ended)."""
-    if user.active:
-        raise OperationError(409, "l'account è già attivo", code="active")
-    user.active = True
-    account_event("reactivate_user", user, actor)
+    reactivate_user(user, actor=actor)
     _tell(user, "riattivato", "Si può di nuovo accedere con la propria password.")
 
 
