@@ -379,6 +379,30 @@ def parse_call(source, name: str | None = None) -> dict:
         ) from None
 
 
+# The deepest key a call file writes has four parts ("rules.allocation.x.y"); the TOML reader
+# takes time growing with the square of a dotted key's parts (60 000 parts: a minute).
+MAX_KEY_PARTS = 32
+
+
+# MAX_KEY_PARTS parts of a key in a row, each a bare or quoted key followed by a dot (a row
+# of dots in a text, "Firma ........", is none).
+_DOTTED_KEY = re.compile(
+    # Only from the start of a part (the look-behind), each part read once (possessive):
+    # linear in the text, whatever it holds.
+    r"""(?<![A-Za-z0-9_"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){%d}"""
+    % MAX_KEY_PARTS
+)
+
+
+def _long_dotted_key(text: str) -> str | None:
+    """A key with too many dotted parts, found on the raw text before the reader spends its
+    time on it: the message names its line."""
+    if match := _DOTTED_KEY.search(text):
+        line = text.count("\n", 0, match.start()) + 1
+        return f"TOML non valido: riga {line}: una chiave con più di {MAX_KEY_PARTS} parti"
+    return None
+
+
 def _parse(source, name: str | None = None) -> dict:
     """Check a whole call file (TOML text, bytes or an already parsed dict).
 
@@ -393,6 +417,8 @@ def _parse(source, name: str | None = None) -> dict:
         except UnicodeDecodeError:
             raise CallFileError([("", "il file non è in UTF-8")], name) from None
     if isinstance(source, str):
+        if problem := _long_dotted_key(source):
+            raise CallFileError([("", problem)], name)
         try:
             data = tomllib.loads(source.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as error:

@@ -55,6 +55,9 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
         (b"[edition\n", "TOML non valido"),
         (b"x" * 200_001, "troppo grande"),
         (b"a=" + b"[" * 5000 + b"]" * 5000, "annidate troppo in profondità"),
+        # The reader would take a minute over it (time grows with the square of the parts).
+        (b"[x]\n" + b"a." * 60_000 + b"b = 1", "riga 2: una chiave con più di 32 parti"),
+        (b"[x]\n" + b'"a" . ' * 20_000 + b"b = 1", "riga 2: una chiave con più di 32 parti"),
     ):
         answer = upload(browser, content)
         assert answer.status_code == 422 and words in answer.text, words

@@ -695,3 +695,12 @@ def test_cli_init_refuses_a_bad_shipped_file_and_loads_none(runner, tmp_path, mo
     assert result.exit_code == 1
     assert "il file b-bad.toml non è valido: edition.foo: chiave sconosciuta" in result.output
     assert counts() == before
+
+
+def test_a_row_of_dots_in_a_text_is_no_dotted_key():
+    # A signature line in a guideline ("Firma ........") or a list of one-word sentences are
+    # text; only a key of more than 32 dotted parts is refused before the reader.
+    text = MINIMAL.replace(
+        'code = "cdq-test"', 'code = "cdq-test"\n# Firma ' + "." * 500 + "\n# " + "a. " * 20
+    )
+    assert parse_call(text)["edition"]["code"] == "cdq-test"
