@@ -389,8 +389,8 @@ MAX_KEY_PARTS = 32
 _DOTTED_KEY = re.compile(
     # Only from the start of a part (the look-behind), each part read once (possessive):
     # linear in the text, whatever it holds.
-    r"""(?<![A-Za-z0-9_"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){%d}"""
-    % MAX_KEY_PARTS
+    rf"""(?<![A-Za-z0-9_"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+)"""
+    rf"{{{MAX_KEY_PARTS}}}"
 )
 
 

@@ -128,8 +128,19 @@ def test_the_list_finds_accounts_by_role_status_and_text(app):
     found = client.get("/api/v1/users?q=ente%40", headers=bearer).get_json()
     assert [u["email"] for u in found["users"]] == ["ente@example.it"]
     assert found["users"][0]["organisation"]
+
     bad = client.get("/api/v1/users?role=re&limit=0", headers=bearer)
     assert bad.status_code == 422 and {"role", "limit"} <= set(bad.get_json()["errors"])
+
+
+def test_the_list_finds_names_whatever_their_letters_case(app):
+    # Beyond ASCII too, on SQLite as on PostgreSQL: "ÀNCORA" is found as "àncora".
+    admin, browser = admin_browser(app)
+    create_user("officer", "ancora@example.it").full_name = "NICOLÒ ÀNCORA"
+    db.session.commit()
+    for typed in ("àncora", "ÀNCORA", "nicolò"):
+        page = browser.get(f"/amministrazione/utenti?q={typed}")
+        assert "ancora@example.it" in page.text, typed
 
 
 def test_deactivate_reactivate_and_send_a_link(app):
