@@ -13,6 +13,8 @@ from stdnum.exceptions import (
 )
 from stdnum.it import codicefiscale, iva
 
+from workflows.machine import gettext_noop
+
 # The non-profit legal forms the call admits, code → label shown to people.
 NON_PROFIT_FORMS = {
     "associazione": "Associazione",
@@ -57,13 +59,15 @@ FIELDS = (
     "withholding_reason",
 )
 
+# What the registration must have, and what is said when it is missing (marked for the
+# catalogue: the pages say it in their language, the API in Italian).
 REQUIRED = {
-    "name": "la denominazione dell'ente",
-    "tax_code": "il codice fiscale",
-    "legal_form": "la forma giuridica",
-    "pec": "l'indirizzo PEC",
-    "address": "la sede legale",
-    "legal_representative": "il legale rappresentante",
+    "name": gettext_noop("manca la denominazione dell'ente"),
+    "tax_code": gettext_noop("manca il codice fiscale"),
+    "legal_form": gettext_noop("manca la forma giuridica"),
+    "pec": gettext_noop("manca l'indirizzo PEC"),
+    "address": gettext_noop("manca la sede legale"),
+    "legal_representative": gettext_noop("manca il legale rappresentante"),
 }
 
 MAX_LENGTHS = {
@@ -119,7 +123,7 @@ def tax_code_problem(value: str) -> str | None:
         shown = " ".join(f"«{ch}»" for ch in strange)
         return f"il codice fiscale contiene caratteri non ammessi ({shown}): solo lettere e cifre"
     if len(number) == 11 and not number.isdigit():
-        return (
+        return gettext_noop(
             "il codice fiscale di un ente è fatto di sole cifre (11): "
             "le lettere si trovano solo in quello di 16 caratteri di una persona"
         )
@@ -135,7 +139,7 @@ def tax_code_problem(value: str) -> str | None:
     except InvalidComponent:
         if len(number) == 11:
             return f"codice fiscale non valido: {NOT_ISSUED}"
-        return "codice fiscale non valido: la data di nascita che contiene non esiste"
+        return gettext_noop("codice fiscale non valido: la data di nascita che contiene non esiste")
     except (InvalidLength, ValidationError):
         return (
             "il codice fiscale di una persona non ha la forma giusta: 6 lettere, 2 cifre, "
@@ -148,13 +152,15 @@ def vat_number_problem(value: str) -> str | None:
     try:
         iva.validate(value)
     except InvalidChecksum:
-        return "partita IVA non valida: la cifra di controllo non torna"
+        return gettext_noop("partita IVA non valida: la cifra di controllo non torna")
     except InvalidComponent:
         return f"partita IVA non valida: {NOT_ISSUED}"
     except InvalidFormat:
-        return "partita IVA non valida: sono 11 cifre, e le prime sette non tutte zero"
+        return gettext_noop(
+            "partita IVA non valida: sono 11 cifre, e le prime sette non tutte zero"
+        )
     except ValidationError:
-        return "partita IVA non valida: sono 11 cifre"
+        return gettext_noop("partita IVA non valida: sono 11 cifre")
     return None
 
 
@@ -165,10 +171,10 @@ def organisation_problems(data: dict) -> dict[str, list[str]]:
     def add(field, message):
         problems.setdefault(field, []).append(message)
 
-    for field, label in REQUIRED.items():
+    for field, missing in REQUIRED.items():
         value = data.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
-            add(field, f"manca {label}")
+            add(field, missing)
         elif not isinstance(value, str):
             add(field, "deve essere un testo")
     for field, limit in MAX_LENGTHS.items():
@@ -194,11 +200,14 @@ def organisation_problems(data: dict) -> dict[str, list[str]]:
     if problem := legal_form_problem(data["legal_form"]):
         add("legal_form", problem)
     if not EMAIL_RE.fullmatch(data["pec"].strip()):
-        add("pec", "indirizzo PEC non valido")
+        add("pec", gettext_noop("indirizzo PEC non valido"))
     if data.get("withholding_exempt") and not (data.get("withholding_reason") or "").strip():
         add(
             "withholding_reason",
-            "indicare il motivo dell'esenzione dalla ritenuta del 4 % (es. norma di riferimento)",
+            gettext_noop(
+                "indicare il motivo dell'esenzione dalla ritenuta del 4 % (es. norma di "
+                "riferimento)"
+            ),
         )
     return problems
 

@@ -26,15 +26,19 @@ from bando.core.schemas import field_errors, one_line
 from bando.core.tick import tick_job
 from bando.core.timeutil import utcnow
 from bando.core.types import row_id
+from workflows.machine import gettext_noop
 from workflows.organisation import EMAIL_RE, clean_organisation, organisation_problems
 
 REGISTRATION_REFUSED = "registrazione non riuscita"
-DUPLICATE_TAX_CODE = (
+DUPLICATE_TAX_CODE = gettext_noop(
     "un ente con questo codice fiscale è già registrato: chiedere l'accesso a chi lo ha registrato"
 )
 # Said to an administrator creating a staff user only: a registration never tells.
-DUPLICATE_EMAIL = "esiste già un utente con questo indirizzo email"
-BAD_EMAIL = "indirizzo email non valido"
+DUPLICATE_EMAIL = gettext_noop("esiste già un utente con questo indirizzo email")
+BAD_EMAIL = gettext_noop("indirizzo email non valido")
+PASSWORDS_DIFFER = gettext_noop("le due password non coincidono")
+SAME_PASSWORD = gettext_noop("la nuova password deve essere diversa da quella attuale")
+WRONG_CURRENT = gettext_noop("password attuale non corretta")
 EMAIL_LENGTH, NAME_LENGTH = 254, 200  # the columns' (bando/accounts/models.py)
 
 # Sign-in: five failures free, then one attempt at a time, 30 s, 1, 2, 4, 8 min, then
@@ -441,17 +445,15 @@ def change_password(
     backoff.acquire(user.email)
     if not verify_password(user.password_hash, current if isinstance(current, str) else ""):
         backoff.failed(user.email)
-        raise OperationError(
-            422, "password not changed", {"current_password": ["password attuale non corretta"]}
-        )
+        raise OperationError(422, "password not changed", {"current_password": [WRONG_CURRENT]})
     backoff.succeeded(user.email)
     errors = {}
     if problem := password_problem(new, user.email):
         errors["password"] = [problem]
     elif new == current:
-        errors["password"] = ["la nuova password deve essere diversa da quella attuale"]
+        errors["password"] = [SAME_PASSWORD]
     elif new != confirm:
-        errors["password_confirm"] = ["le due password non coincidono"]
+        errors["password_confirm"] = [PASSWORDS_DIFFER]
     if errors:
         raise OperationError(422, "password not changed", errors)
     set_password(user, new, actor=user, now=now, keep_session=keep_session)
@@ -603,9 +605,9 @@ def reset_password(token, new, confirm, *, now=None) -> User:
     if problem := password_problem(new, user.email):
         errors["password"] = [problem]
     elif new != confirm:
-        errors["password_confirm"] = ["le due password non coincidono"]
+        errors["password_confirm"] = [PASSWORDS_DIFFER]
     elif verify_password(user.password_hash, new):
-        errors["password"] = ["la nuova password deve essere diversa da quella attuale"]
+        errors["password"] = [SAME_PASSWORD]
     if errors:
         raise OperationError(422, "password not changed", errors)
     # The wait lives in a store of its own (Redis, or the database through another

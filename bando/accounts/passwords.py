@@ -7,6 +7,8 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from workflows.machine import gettext_noop
+
 _hasher = PasswordHasher()
 
 
@@ -18,6 +20,18 @@ def configure(parameters: dict | None) -> None:
 
 
 MIN_LENGTH = 12
+# The refusals, marked for the catalogue: the pages say them in their language, the API in
+# Italian (the length written out: a message is looked up in the catalogue as it is).
+TOO_SHORT = gettext_noop("la password deve avere almeno 12 caratteri")
+REPEATED = gettext_noop("la password non può essere un carattere o un gruppo di caratteri ripetuto")
+COMMON = gettext_noop(
+    "la password è tra le più diffuse e facili da indovinare: sceglierne un'altra"
+)
+OWN_ADDRESS = gettext_noop("la password non può essere il proprio indirizzo email")
+GUESSABLE = gettext_noop(
+    "la password è troppo facile da indovinare (sequenze, parole comuni, date o ripetizioni): "
+    "sceglierne una più lunga o meno prevedibile"
+)
 MIN_SCORE = 2
 ESTIMATE_UP_TO = 64
 
@@ -60,18 +74,18 @@ def password_problem(password: str, email: str | None = None) -> str | None:
     passwords (even with digits or symbols added before or after), not a repetition, and
     not the user's own e-mail address."""
     if not isinstance(password, str) or len(password.strip()) < MIN_LENGTH:
-        return f"la password deve avere almeno {MIN_LENGTH} caratteri"
+        return TOO_SHORT
     lowered = password.strip().lower()
     if _is_repetition(lowered):
-        return "la password non può essere un carattere o un gruppo di caratteri ripetuto"
+        return REPEATED
     core = lowered.strip(_PADDING)
     common = common_passwords()
     if lowered in common or core in common:
-        return "la password è tra le più diffuse e facili da indovinare: sceglierne un'altra"
+        return COMMON
     address = (email or "").strip().lower()
     local = address.partition("@")[0]
     if address and (address in lowered or lowered == local or core == local):
-        return "la password non può essere il proprio indirizzo email"
+        return OWN_ADDRESS
     # Keyboard rows, sequences, dates, words with digits: zxcvbn's estimate of the guesses
     # needed (score 2: at least a million). Its matching grows fast with the length, and a
     # long password is past doubt anyway.
@@ -80,8 +94,5 @@ def password_problem(password: str, email: str | None = None) -> str | None:
 
         inputs = [value for value in (address, local) if value]
         if zxcvbn(password, user_inputs=inputs)["score"] < MIN_SCORE:
-            return (
-                "la password è troppo facile da indovinare (sequenze, parole comuni, date o "
-                "ripetizioni): sceglierne una più lunga o meno prevedibile"
-            )
+            return GUESSABLE
     return None

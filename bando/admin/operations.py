@@ -33,6 +33,7 @@ from bando.core.models import AuditEvent
 from bando.core.operations import OperationError
 from bando.core.timeutil import rome_midnight
 from bando.core.types import row_id
+from workflows.machine import gettext_noop
 
 STATUSES = ("active", "inactive")
 NOT_CREATED = "account not created"
@@ -97,7 +98,7 @@ def invite_staff(actor: User, email: str, role: str, full_name: str = "") -> Use
     password = secrets.token_urlsafe(32)
     try:
         if role not in STAFF_ROLES:
-            errors["role"] = ["scegliere un ruolo del personale"]
+            errors["role"] = [gettext_noop("scegliere un ruolo del personale")]
             check_new_user(normalise_email(email), password, "officer")  # the address too
         else:
             user = create_user(email, password, role, full_name=full_name, confirmed=False)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from wtforms import EmailField, SelectField, StringField, SubmitField
 
 from bando.accounts.models import ROLES, STAFF_ROLES, User
-from bando.accounts.operations import BAD_EMAIL, DUPLICATE_EMAIL
 from bando.accounts.pages import ROLE_NAMES
 from bando.admin import operations
 from bando.admin.schemas import CALL_FILE_CHARS
@@ -42,12 +41,6 @@ REFUSALS = {
         "all'account sono già stati inviati diversi collegamenti nell'ultima ora: riprovare "
         "più tardi"
     ),
-}
-# The account rules' words about an address, in the page's language.
-ADDRESS_PROBLEMS = {
-    DUPLICATE_EMAIL: _l("esiste già un utente con questo indirizzo email"),
-    BAD_EMAIL: _l("indirizzo email non valido"),
-    "scegliere un ruolo del personale": _l("scegliere un ruolo del personale"),
 }
 ACTIONS = {
     "disattiva": (
@@ -160,8 +153,7 @@ def new_user():
     except OperationError as error:
         db.session.rollback()
         errors = error.errors or {"email": [error.message]}
-        said = {k: [ADDRESS_PROBLEMS.get(m, m) for m in v] for k, v in errors.items()}
-        loose = place_errors(form, said)
+        loose = place_errors(form, errors)
         return render_template("admin/user_new.html", form=form, loose=loose), error.status
     flash(
         _(

@@ -27,11 +27,20 @@ class FreeText:
             raise ValidationError(str(error)) from None
 
 
+def in_page_language(message: str) -> str:
+    """An operation's message (Italian: the API's words) in the page's language, when the
+    catalogue has it (the rules mark their fixed messages with gettext_noop); as it is
+    otherwise. Never formatted: a "%" in it stays."""
+    return _(message) if message else message
+
+
 def place_errors(form, errors: dict) -> dict[str, list[str]]:
-    """Puts each message next to its field; returns, by section, those that belong to a
-    whole section (e.g. "budget": the lines do not add up) or to no field of the form."""
+    """Puts each message next to its field, in the page's language (in_page_language);
+    returns, by section, those that belong to a whole section (e.g. "budget": the lines do
+    not add up) or to no field of the form."""
     loose: dict[str, list[str]] = {}
     for key, messages in errors.items():
+        messages = [in_page_language(str(message)) for message in messages]
         parts = key.removeprefix("organisation.").split(".")
         field = form
         try:

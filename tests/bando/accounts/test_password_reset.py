@@ -197,6 +197,36 @@ def test_the_english_page_speaks_english(client):
     assert "The link is not valid or has already been used" in page.text
 
 
+def test_the_rules_refusals_are_in_the_pages_language_and_italian_in_the_api(client):
+    user = create_user("applicant", "inglese@example.it")
+    db.session.commit()
+    client.post("/password/dimenticata", data={"email": user.email})
+    path = password_path(user.email)
+    client.get("/?lang=en")
+    for password, said in (
+        ("corta", "the password must have at least 12 characters"),
+        ("password1234", "the password is one of the most common and easiest to guess"),
+        ("abcabcabcabcabc", "the password cannot be one character or one group"),
+    ):
+        refused = client.post(path, data={"password": password, "password_confirm": password})
+        assert refused.status_code == 422 and said in refused.text, password
+        assert "la password" not in refused.text
+    fields = ("name", "tax_code", "legal_form", "pec", "address", "legal_representative")
+    empty = client.post("/registrazione", data=dict.fromkeys(fields, "") | {"email": "x@x.it"})
+    assert "the organisation&#39;s name is missing" in empty.text
+    assert "the legal representative is missing" in empty.text and "manca" not in empty.text
+    client.get("/?lang=it")
+    italian = client.post(path, data={"password": "corta", "password_confirm": "corta"})
+    assert "la password deve avere almeno 12 caratteri" in italian.text
+    token = path.rsplit("/", 1)[1]
+    answer = client.post(
+        "/api/v1/accounts/password/reset",
+        json={"token": token, "password": "corta", "password_confirm": "corta"},
+        headers={"Accept-Language": "en"},
+    )
+    assert answer.get_json()["errors"]["password"] == ["la password deve avere almeno 12 caratteri"]
+
+
 def test_one_link_sent_twice_at_once_sets_one_password(app, tmp_path):
     # Through four gunicorn workers, on SQLite and PostgreSQL alike: one answer 200, the
     # others find the link spent.

@@ -83,3 +83,9 @@ def test_a_registration_with_a_weak_password_is_refused(client):
     assert db.session.scalar(select(func.count(User.id))) == 0
     assert db.session.scalar(select(func.count(Organisation.id))) == 0
     assert client.post("/api/v1/accounts", json=body).status_code in (201, 202)
+
+
+def test_the_refusal_of_a_short_password_says_the_length_asked():
+    from bando.accounts.passwords import MIN_LENGTH, TOO_SHORT
+
+    assert f"almeno {MIN_LENGTH} caratteri" in TOO_SHORT
