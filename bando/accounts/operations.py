@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bando.accounts.models import ROLES, ApiToken, Organisation, User
+from bando.accounts.models import ROLES, STAFF_ROLES, ApiToken, Organisation, User
 from bando.accounts.passwords import hash_password, password_problem, verify_password
 from bando.accounts.schemas import AccountRequest
 from bando.accounts.sessions import end_sessions_of
@@ -552,6 +552,12 @@ def request_password_reset(email, *, now=None) -> None:
 def password_links_allowed(user: User) -> bool:
     """Whether the administration may mail `user` another link this hour."""
     return _mail_allowed("password-link", user)
+
+
+def is_invited(user: User) -> bool:
+    """A staff account whose person has not yet chosen a password (the invitation's link,
+    once used, confirms the address; a staff account made from the console is confirmed)."""
+    return user.role in STAFF_ROLES and user.email_confirmed_at is None
 
 
 def mail_password_link(

@@ -33,6 +33,7 @@ from bando.accounts.operations import (
     attempt_sign_in,
     change_password,
     confirm_email,
+    is_invited,
     register_organisation,
     registration_problems,
     request_confirmation,
@@ -385,12 +386,22 @@ def reset(token):
             if error.status == 400:  # spent meanwhile, by another tab or request
                 return _spent_link(error)
             place_errors(form, error.errors)
-            return render_template("auth/reset.html", form=form, user=user, problem=None), 422
+            return (
+                render_template(
+                    "auth/reset.html", form=form, user=user, problem=None, first=is_invited(user)
+                ),
+                422,
+            )
         commit()
         flash(_("Password salvata: ora si può accedere con la nuova password."), "success")
         return redirect(url_for("auth.login"))
     status = 422 if form.errors else 200
-    return render_template("auth/reset.html", form=form, user=user, problem=None), status
+    return (
+        render_template(
+            "auth/reset.html", form=form, user=user, problem=None, first=is_invited(user)
+        ),
+        status,
+    )
 
 
 @bp.route("/profilo")

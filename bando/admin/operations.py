@@ -18,6 +18,7 @@ from bando.accounts.operations import (
     check_new_user,
     create_user,
     deactivate_user,
+    is_invited,
     mail_password_link,
     normalise_email,
     password_links_allowed,
@@ -136,12 +137,15 @@ def send_password_link(actor: User, user: User) -> None:
             "riprovare più tardi",
             code="too_many_links",
         )
-    mail_password_link(
-        user,
-        "l'amministrazione Le invia un collegamento per scegliere una nuova password.",
-        "Fino ad allora la password attuale resta valida; se non ha chiesto nulla, ignori "
-        "questo messaggio.",
-    )
+    if is_invited(user):
+        send_invitation(user)  # again: the person has no password of their own yet
+    else:
+        mail_password_link(
+            user,
+            "l'amministrazione Le invia un collegamento per scegliere una nuova password.",
+            "Fino ad allora la password attuale resta valida; se non ha chiesto nulla, "
+            "ignori questo messaggio.",
+        )
     account_event("send_password_link", user, actor)
 
 

@@ -200,7 +200,11 @@ def confirm_deactivation(user_id):
     """The deactivation is asked once more, saying what it does, before it is done."""
     account = _user_or_404(user_id)
     return render_template(
-        "admin/confirm_deactivation.html", account=account, role_names=ROLE_NAMES, form=ActionForm()
+        "admin/confirm_deactivation.html",
+        account=account,
+        role_names=ROLE_NAMES,
+        form=ActionForm(),
+        is_self=account.id == signed_in_user().id,
     )
 
 

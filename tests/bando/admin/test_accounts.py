@@ -60,7 +60,15 @@ def test_a_staff_account_is_made_and_its_person_chooses_the_password(app):
     assert invitation.subject == "Account bando: scegliere la password"
     path = PASSWORD_LINK.search(invitation.body).group(1)
 
+    # A link sent again by the administrator before it is used is an invitation still.
+    again = browser.post(f"/amministrazione/utenti/{user.id}/collegamento")
+    assert again.status_code == 302, again.text
+    second = mails_to(user.email)[-1]
+    assert second.subject == invitation.subject and "resta valida" not in second.body
     person = app.test_client()
+    page = person.get(path)
+    assert "vecchia password" not in page.text, page.text[page.text.find("<h1"):][:600]
+    assert "creato dall'amministrazione" in page.text
     assert person.post(path, data={"password": NEW, "password_confirm": NEW}).status_code == 302
     assert person.post("/accedi", data={"email": user.email, "password": NEW}).status_code == 302
     page = browser.get(f"/amministrazione/utenti/{user.id}")
@@ -194,6 +202,9 @@ def test_deactivate_reactivate_and_send_a_link(app):
 
 def test_not_ones_own_account_nor_the_last_administrator(app):
     admin, browser = admin_browser(app)
+    asked = browser.get(f"/amministrazione/utenti/{admin.id}/disattiva")
+    assert "lo può fare un altro amministratore" in asked.text
+    assert "Disattiva l&#39;account</button>" not in asked.text
     own = browser.post(f"/amministrazione/utenti/{admin.id}/disattiva")
     assert own.status_code == 409 and "proprio account" in own.text
     assert "Disattiva l'account" not in browser.get(f"/amministrazione/utenti/{admin.id}").text
