@@ -47,6 +47,8 @@ def test_a_forgotten_password_is_replaced_through_the_mailed_link(browser_contex
     page.fill("#password_confirm", NEW + "!")
     page.get_by_role("button", name="Salva la nuova password").click()
     assert page.locator('[data-error-for="password_confirm"]').is_visible()
+    # The refused field takes the focus: the keyboard starts where the problem is.
+    assert page.evaluate("document.activeElement.id") == "password_confirm"
     assert axe_violations(page, source) == []
     shot(page, "reset-refused")
     page.fill("#password", NEW)

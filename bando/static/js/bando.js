@@ -1,6 +1,7 @@
 /* bando: what JavaScript adds to pages that work without it.
  *
- * - the error summary takes the focus, and its links move the focus to their field;
+ * - the error summary takes the focus, and its links move the focus to their field (with no
+ *   summary, the first refused field or the page's refusal takes it);
  * - character counters under the text fields that have a limit (data-limit);
  * - the guidelines follow the chosen neighbourhood at once;
  * - the budget's totals and co-financing share follow what is typed;
@@ -36,7 +37,18 @@
 
   function initErrorSummary() {
     var summary = document.querySelector("[data-error-summary]");
-    if (!summary) return;
+    if (!summary) {
+      // A form with no summary: its first refused field, or else the page's refusal, takes
+      // the focus (a keyboard or a screen reader starts where the problem is).
+      var invalid = document.querySelector('main [aria-invalid="true"][id], main .is-invalid[id]');
+      if (invalid && focusTarget(invalid.id)) return;
+      var refusal = document.querySelector('main .alert-danger[role="alert"]');
+      if (refusal) {
+        refusal.setAttribute("tabindex", "-1");
+        refusal.focus();
+      }
+      return;
+    }
     summary.focus();
     summary.addEventListener("click", function (event) {
       var link = event.target.closest("a[data-target]");
