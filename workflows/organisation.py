@@ -17,14 +17,14 @@ from workflows.machine import gettext_noop
 
 # The non-profit legal forms the call admits, code → label shown to people.
 NON_PROFIT_FORMS = {
-    "associazione": "Associazione",
-    "aps": "Associazione di promozione sociale (APS)",
-    "odv": "Organizzazione di volontariato (ODV)",
-    "ets": "Altro ente del Terzo settore (ETS)",
-    "cooperativa_sociale": "Cooperativa sociale",
-    "impresa_sociale": "Impresa sociale",
-    "fondazione": "Fondazione",
-    "comitato": "Comitato",
+    "associazione": gettext_noop("Associazione"),
+    "aps": gettext_noop("Associazione di promozione sociale (APS)"),
+    "odv": gettext_noop("Organizzazione di volontariato (ODV)"),
+    "ets": gettext_noop("Altro ente del Terzo settore (ETS)"),
+    "cooperativa_sociale": gettext_noop("Cooperativa sociale"),
+    "impresa_sociale": gettext_noop("Impresa sociale"),
+    "fondazione": gettext_noop("Fondazione"),
+    "comitato": gettext_noop("Comitato"),
 }
 
 # Forms of companies that distribute profits: named so the refusal can say why.

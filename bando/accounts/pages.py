@@ -106,7 +106,10 @@ class RegistrationForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Non-profit forms only: a company that distributes profits cannot apply (the
         # server still refuses one sent anyway, saying why).
-        self.legal_form.choices = [("", _("— scegliere —")), *NON_PROFIT_FORMS.items()]
+        self.legal_form.choices = [
+            ("", _("— scegliere —")),
+            *((code, _(label)) for code, label in NON_PROFIT_FORMS.items()),
+        ]
         for name in REQUIRED_FIELDS:
             self[name].flags.required = True
 

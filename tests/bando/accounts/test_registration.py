@@ -276,6 +276,10 @@ def test_the_page_offers_only_admissible_legal_forms_and_marks_required_fields(c
         control = re.search(rf'<input[^>]*\bid="{name}"[^>]*>', html).group(0)
         assert "required" not in control, name
     assert "I campi contrassegnati con * sono obbligatori." in html
+    assert ">Associazione di promozione sociale (APS)</option>" in html
+    english = client.get("/registrazione?lang=en").text
+    assert ">Social promotion association (APS)</option>" in english
+    client.get("/?lang=it")
     # A for-profit form sent anyway is still refused, saying why.
     refused = client.post("/registrazione", data=page_form(73, legal_form="srl"))
     assert "scopo di lucro" in refused.text
