@@ -36,6 +36,7 @@ DUPLICATE_TAX_CODE = gettext_noop(
 # Said to an administrator creating a staff user only: a registration never tells.
 DUPLICATE_EMAIL = gettext_noop("esiste già un utente con questo indirizzo email")
 BAD_EMAIL = gettext_noop("indirizzo email non valido")
+MISSING_EMAIL = gettext_noop("manca l'indirizzo email")
 PASSWORDS_DIFFER = gettext_noop("le due password non coincidono")
 SAME_PASSWORD = gettext_noop("la nuova password deve essere diversa da quella attuale")
 WRONG_CURRENT = gettext_noop("password attuale non corretta")
@@ -84,6 +85,8 @@ def address_and_password_problems(email: str, password: str) -> dict[str, list[s
     problems = {}
     try:
         _line("email", email, EMAIL_LENGTH)
+        if not email.strip():
+            raise UserError("email", MISSING_EMAIL)
         if not EMAIL_RE.fullmatch(email):
             raise UserError("email", BAD_EMAIL)
     except UserError as error:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from wtforms import EmailField, SelectField, StringField, SubmitField
 
 from bando.accounts.models import ROLES, STAFF_ROLES, User
+from bando.accounts.operations import EMAIL_LENGTH, NAME_LENGTH
 from bando.accounts.pages import ROLE_NAMES
 from bando.admin import operations
 from bando.admin.schemas import CALL_FILE_CHARS
@@ -56,8 +57,8 @@ ACTIONS = {
 
 
 class NewStaffForm(FlaskForm):
-    email = EmailField(_l("Email"))
-    full_name = StringField(_l("Nome e cognome"))
+    email = EmailField(_l("Email"), render_kw={"maxlength": EMAIL_LENGTH})
+    full_name = StringField(_l("Nome e cognome"), render_kw={"maxlength": NAME_LENGTH})
     # Checked by the operation with the address, so that both problems are told at once.
     role = SelectField(_l("Ruolo"), validate_choice=False)
     create = SubmitField(_l("Crea l'account e invia l'invito"))

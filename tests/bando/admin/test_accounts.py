@@ -85,6 +85,7 @@ def test_a_bad_or_taken_address_and_a_wrong_role_are_refused_in_place(app):
     cases = [
         ({"email": "preso@example.it", "role": "officer"}, "email", "esiste già"),
         ({"email": "non-una-email", "role": "officer"}, "email", "non valido"),
+        ({"email": " ", "role": "officer"}, "email", "manca l&#39;indirizzo email"),
         ({"email": "nuovo@example.it", "role": "applicant"}, "role", None),
         (
             {"email": "nuovo@example.it", "role": "officer", "full_name": "Anna\x07"},
