@@ -33,7 +33,7 @@ translations: $(BIN)/.installed
 # Refresh the catalogue after changing user-visible strings.
 messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k gettext_noop -o bando/translations/messages.pot .
-	$(BIN)/pybabel update -i bando/translations/messages.pot -d bando/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i bando/translations/messages.pot -d bando/translations --no-fuzzy-matching --ignore-obsolete
 
 run: install
 	$(BIN)/bando init

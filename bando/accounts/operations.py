@@ -364,16 +364,26 @@ def user_for_confirmation(token: str) -> User:
 def confirm_email(token: str, *, now: datetime | None = None) -> User:
     """Marks (does not commit) the address of the link's user as confirmed."""
     user = user_for_confirmation(token)
-    # Written only if no one did meanwhile (the same link twice at once): one event.
+    version = user.credentials_version
+    # Written only to the account as the link was checked (still active, the same version:
+    # a deactivation at the same moment wins) and only once (the same link twice at once:
+    # one event).
     confirmed = db.session.execute(
         update(User)
-        .where(User.id == user.id, User.email_confirmed_at.is_(None))
+        .where(
+            User.id == user.id,
+            User.email_confirmed_at.is_(None),
+            User.active.is_(True),
+            User.credentials_version == version,
+        )
         .values(email_confirmed_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(user)
     if confirmed.rowcount == 1:
         account_event("confirm_email", user, actor=user)
+    elif not (user.active and user.credentials_version == version and user.email_confirmed_at):
+        raise ConfirmationError(400, "link di conferma non valido", code="link_invalid")
     return user
 
 

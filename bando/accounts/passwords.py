@@ -22,7 +22,9 @@ def configure(parameters: dict | None) -> None:
 MIN_LENGTH = 12
 # The refusals, marked for the catalogue: the pages say them in their language, the API in
 # Italian (the length written out: a message is looked up in the catalogue as it is).
+MAX_LENGTH = 1000  # as the API's schemas: nothing longer is ever judged (or hashed)
 TOO_SHORT = gettext_noop("la password deve avere almeno 12 caratteri")
+TOO_LONG = gettext_noop("la password può avere al massimo 1000 caratteri")
 REPEATED = gettext_noop("la password non può essere un carattere o un gruppo di caratteri ripetuto")
 COMMON = gettext_noop(
     "la password è tra le più diffuse e facili da indovinare: sceglierne un'altra"
@@ -75,6 +77,8 @@ def password_problem(password: str, email: str | None = None) -> str | None:
     not the user's own e-mail address."""
     if not isinstance(password, str) or len(password.strip()) < MIN_LENGTH:
         return TOO_SHORT
+    if len(password) > MAX_LENGTH:
+        return TOO_LONG
     lowered = password.strip().lower()
     if _is_repetition(lowered):
         return REPEATED

@@ -17,7 +17,7 @@ from bando.accounts.models import ROLES, STAFF_ROLES, User
 from bando.accounts.operations import EMAIL_LENGTH, NAME_LENGTH
 from bando.accounts.pages import ROLE_NAMES
 from bando.admin import operations
-from bando.admin.schemas import CALL_FILE_CHARS
+from bando.admin.schemas import CALL_FILE_CHARS, FIRST_DAY, LAST_DAY
 from bando.calls.models import Edition
 from bando.core.auth import roles_required, signed_in_user
 from bando.core.extensions import db
@@ -281,9 +281,10 @@ def _file_name(name: str) -> str:
 
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _audit_filters(codes: dict[str, int]) -> dict:

@@ -12,6 +12,9 @@ from bando.applications.schemas import MAX_OFFSET, MAX_PAGE_SIZE, PAGE_SIZE
 from bando.core.labels import SUBJECT_LABELS
 from bando.core.schemas import EventOut, Line, Moment, Out, Schema, Text
 
+# The days a search of the trail may name: beyond them a day's bounds in UTC cannot be
+# computed (year 1 in Rome is before year 1 in UTC), and no event is there anyway.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 # A call file is a few kilobytes; this is far above any real one.
 CALL_FILE_CHARS = 200_000
 
@@ -79,8 +82,12 @@ class AuditQuery(BaseModel):
         default=None,
         description="part of who acted (an e-mail), or of the account an account's event is about",
     )
-    since: date | None = Field(default=None, description="from this day (Europe/Rome)")
-    until: date | None = Field(default=None, description="to this day, included")
+    since: date | None = Field(
+        default=None, ge=FIRST_DAY, le=LAST_DAY, description="from this day (Europe/Rome)"
+    )
+    until: date | None = Field(
+        default=None, ge=FIRST_DAY, le=LAST_DAY, description="to this day, included"
+    )
     limit: int = Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="rows per page")
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="rows skipped")
 

@@ -384,22 +384,31 @@ def parse_call(source, name: str | None = None) -> dict:
 MAX_KEY_PARTS = 32
 
 
-# MAX_KEY_PARTS parts of a key in a row, each a bare or quoted key followed by a dot (a row
-# of dots in a text, "Firma ........", is none).
-_DOTTED_KEY = re.compile(
-    # Only from the start of a part (the look-behind), each part read once (possessive):
-    # linear in the text, whatever it holds.
-    rf"""(?<![A-Za-z0-9_"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+)"""
-    rf"{{{MAX_KEY_PARTS}}}"
+# The text read as tokens, each once (every alternative matches whatever follows, so no
+# position is tried twice): a part of a key (a bare word or a string, closed or not), a dot,
+# blanks, anything else.
+_TOKEN = re.compile(
+    r"""(?P<part>[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+(?:"|\\?$)|'[^'\n]*+(?:'|$))"""
+    r"""|(?P<dot>\.)|(?P<blank>[ \t]++)|(?P<other>.|\n)""",
+    re.M,
 )
 
 
 def _long_dotted_key(text: str) -> str | None:
-    """A key with too many dotted parts, found on the raw text before the reader spends its
-    time on it: the message names its line."""
-    if match := _DOTTED_KEY.search(text):
-        line = text.count("\n", 0, match.start()) + 1
-        return f"TOML non valido: riga {line}: una chiave con più di {MAX_KEY_PARTS} parti"
+    """A key of more than MAX_KEY_PARTS dotted parts, found on the raw text in one pass
+    before the reader spends its time on it: the message names its line."""
+    parts, after_dot = 0, False
+    for token in _TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind == "part":
+            parts, after_dot = (parts + 1 if after_dot else 1), False
+            if parts > MAX_KEY_PARTS:
+                line = text.count("\n", 0, token.start()) + 1
+                return f"TOML non valido: riga {line}: una chiave con più di {MAX_KEY_PARTS} parti"
+        elif kind == "dot" and parts and not after_dot:
+            after_dot = True
+        elif kind != "blank":
+            parts, after_dot = 0, False
     return None
 
 

@@ -33,8 +33,8 @@ def make_app(name, config, instance_path, template_folder) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path)
     config_module.check_secret_key(app.config["SECRET_KEY"])
-    if app.config.get("LOG_LEVEL"):
-        app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())
+    if level := str(app.config.get("LOG_LEVEL") or "").strip().upper():
+        app.logger.setLevel(int(level) if level.isdigit() else level)  # "INFO" or 20
 
     from bando.core import auth, cli, errors, formatting, i18n, labels, layout, mail, security
 

@@ -1,10 +1,12 @@
 """Absolute links to this site, for what leaves it (e-mails, the open-data files).
 
 A link in an e-mail carries a token (a confirmation, a new password, an invitation): built
-from a forged `Host` header it would send that token to whoever forged it. So the base is
-PUBLIC_URL when set; without it, the request's own host only when it is this machine
-(development, `make run`) or one of Flask's TRUSTED_HOSTS (which then refuses every other
-host anyway); any other host gives the local address, and the log says to set PUBLIC_URL.
+from a forged `Host` header it would send that token to whoever forged it. So its base
+(site_url) is PUBLIC_URL when set; without it, the request's own host only when it is this
+machine (development, `make run`) or one of Flask's TRUSTED_HOSTS (which then refuses every
+other host anyway); any other host gives the local address, and the log says to set
+PUBLIC_URL. A link that carries nothing (public_url: the open-data files' links to the
+public pages) may follow the host the reader asked.
 """
 
 import ipaddress
@@ -39,8 +41,16 @@ def trusted_host(host: str, config) -> bool:
     return is_loopback(host) or bool(trusted and host_is_trusted(host, trusted))
 
 
+def public_url(path: str) -> str:
+    """An absolute link to a public page, carrying no token (see the module's docstring)."""
+    base = current_app.config.get("PUBLIC_URL")
+    if not base and has_request_context():
+        base = request.host_url
+    return (base or LOCAL_BASE).rstrip("/") + path
+
+
 def site_url(path: str) -> str:
-    """An absolute link to `path` on this site (see the module's docstring)."""
+    """An absolute link to `path` on this site, for an e-mail (see the module's docstring)."""
     config = current_app.config
     base = config.get("PUBLIC_URL")
     if not base and has_request_context():

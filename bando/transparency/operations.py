@@ -21,7 +21,7 @@ from bando.applications.models import Application
 from bando.budget.models import Award
 from bando.calls.models import Edition
 from bando.core.extensions import db
-from bando.core.links import site_url
+from bando.core.links import public_url
 from bando.core.timeutil import to_rome, utcnow
 from scoring.money import cents_to_str
 
@@ -125,7 +125,7 @@ class Grant:
     @property
     def url(self) -> str:
         """The project's public page, as an absolute address (art. 27 c. 1 f)."""
-        return site_url(
+        return public_url(
             url_for(
                 "transparency.project",
                 code=self.edition.code,
@@ -266,7 +266,7 @@ def giving_grant(grant: Grant) -> dict:
             {
                 "code": grant.edition.code,
                 "title": grant.edition.title,
-                "url": site_url(url_for("public.edition", code=grant.edition.code)),
+                "url": public_url(url_for("public.edition", code=grant.edition.code)),
             }
         ],
         "url": grant.url,

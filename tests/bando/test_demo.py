@@ -73,6 +73,22 @@ def test_demo_loads_every_persona_and_is_idempotent(runner):
     assert verify_chain().ok
 
 
+def test_every_event_of_the_demo_has_words_in_both_languages(app, runner):
+    """The administrator's register names every trigger the demo's trail holds (the demo
+    walks every step: its events are those of the whole lifecycle)."""
+    from bando.core.labels import event_label
+    from bando.core.models import AuditEvent
+
+    _fresh_demo(runner)
+    kinds = db.session.execute(select(AuditEvent.subject, AuditEvent.trigger).distinct()).all()
+    assert len(kinds) > 10
+    for language in ("it", "en"):
+        with app.test_request_context(f"/?lang={language}"):
+            app.preprocess_request()
+            unnamed = [k for k in kinds if event_label(*k) == k.trigger]
+            assert unnamed == [], language
+
+
 def test_the_draft_to_complete_has_work_left(runner):
     _fresh_demo(runner)
     draft = _draft()

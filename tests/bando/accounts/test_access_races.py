@@ -5,11 +5,11 @@ deactivations, reactivations or confirmations of the same account at once."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bando.accounts.models import User
-from bando.accounts.operations import issue_token
+from bando.accounts.operations import ConfirmationError, confirm_email, issue_token
 from bando.accounts.passwords import verify_password
 from bando.accounts.sessions import open_session, user_for_session
 from bando.core import audit
@@ -146,3 +146,22 @@ def test_one_confirmation_link_sent_at_once_confirms_once(app, tmp_path):
     db.session.remove()
     assert events("confirm_email") == 1
     assert audit.verify() is None
+
+
+def test_a_confirmation_checked_as_the_account_is_deactivated_confirms_nothing(app, client):
+    body = registration()
+    assert client.post("/api/v1/accounts", json=body).status_code == 202
+    token = confirmation_token(body["email"])
+    user = db.session.scalar(select(User).where(User.email == body["email"]))
+    assert user.active  # the link is checked against this reading of the account…
+    with db.engine.begin() as other:  # …while a deactivation commits
+        other.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(active=False, credentials_version=User.credentials_version + 1)
+        )
+    with pytest.raises(ConfirmationError):
+        confirm_email(token)
+    db.session.rollback()
+    assert db.session.get(User, user.id).email_confirmed_at is None
+    assert events("confirm_email") == 0

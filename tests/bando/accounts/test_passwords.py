@@ -89,3 +89,11 @@ def test_the_refusal_of_a_short_password_says_the_length_asked():
     from bando.accounts.passwords import MIN_LENGTH, TOO_SHORT
 
     assert f"almeno {MIN_LENGTH} caratteri" in TOO_SHORT
+
+
+def test_a_password_beyond_the_schemas_length_is_refused_at_once():
+    from bando.accounts.passwords import MAX_LENGTH, TOO_LONG, password_problem
+
+    assert f"{MAX_LENGTH} caratteri" in TOO_LONG
+    assert password_problem("Ab1-" * 3_000_000) == TOO_LONG  # 12 million characters
+    assert password_problem("x7-Qz!" * 166 + "Lm9") is None  # 999 characters

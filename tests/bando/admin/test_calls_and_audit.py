@@ -58,6 +58,8 @@ def test_a_call_file_is_loaded_on_the_page_and_a_bad_one_changes_nothing(app):
         # The reader would take a minute over it (time grows with the square of the parts).
         (b"[x]\n" + b"a." * 60_000 + b"b = 1", "riga 2: una chiave con più di 32 parti"),
         (b"[x]\n" + b'"a" . ' * 20_000 + b"b = 1", "riga 2: una chiave con più di 32 parti"),
+        # A quoted part with an escaped quote is one part too.
+        (b"[x]\n" + (b"a." * 30 + b'"\\"".') * 600 + b"b = 1", "riga 2: una chiave"),
     ):
         answer = upload(browser, content)
         assert answer.status_code == 422 and words in answer.text, words
@@ -171,6 +173,7 @@ def test_the_register_lists_the_trail_newest_first_and_filters_it(app, client):
     # What is none of the choices is left out; nothing matching says so.
     everything = listed("")
     assert listed("oggetto=nulla&bando=nessuno&dal=ieri&q=%00") == everything
+    assert listed("dal=0001-01-01&al=9999-12-31") == everything  # beyond any day's bounds
     assert (
         "Nessuna operazione corrisponde ai filtri."
         in browser.get("/amministrazione/registro?q=nessuno-cosi").text
@@ -233,6 +236,8 @@ def test_the_api_lists_the_trail_to_administrators_only(app, client):
         ("edition=nessuno", 404),
         ("subject=nulla", 422),
         ("since=ieri", 422),
+        ("since=0001-01-01", 422),
+        ("until=9999-12-31", 422),
         ("limit=0", 422),
         ("q=a%0Ab", 422),
     ):

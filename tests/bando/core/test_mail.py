@@ -176,6 +176,8 @@ def test_without_a_mail_server_the_log_keeps_the_messages(app, tmp_path):
         logger.setLevel(logging.NOTSET)
         quiet = create_app({**settings, "LOG_LEVEL": "warning"}, instance_path=str(tmp_path))
         assert not quiet.logger.isEnabledFor(logging.INFO)
+        numeric = create_app({**settings, "LOG_LEVEL": "10"}, instance_path=str(tmp_path))
+        assert numeric.logger.isEnabledFor(logging.DEBUG)
         logger.setLevel(logging.NOTSET)
         served = create_app({**settings, "MAIL_SERVER": "127.0.0.1"}, instance_path=str(tmp_path))
         assert not served.logger.isEnabledFor(logging.INFO)
