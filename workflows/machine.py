@@ -36,6 +36,20 @@ def gettext_noop(text: str) -> str:
     return text
 
 
+class Message(str):
+    """A message with values in it, in Italian (the API's words), that a page can still say
+    in its own language: it keeps its catalogue entry and its values.
+    `Message(gettext_noop("ne sono stati indicati %(count)s"), count=10)`."""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, **values):
+        message = super().__new__(cls, template % values)
+        message.template, message.values = template, values
+        return message
+
+
 class Refusal(NamedTuple):
     code: str
     reason: str

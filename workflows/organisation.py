@@ -13,7 +13,7 @@ from stdnum.exceptions import (
 )
 from stdnum.it import codicefiscale, iva
 
-from workflows.machine import gettext_noop
+from workflows.machine import Message, gettext_noop
 
 # The non-profit legal forms the call admits, code → label shown to people.
 NON_PROFIT_FORMS = {
@@ -91,20 +91,32 @@ def legal_form_problem(value: str) -> str | None:
     if code in NON_PROFIT_FORMS:
         return None
     if code in FOR_PROFIT_FORMS:
-        return (
-            f"una {FOR_PROFIT_FORMS[code]} ha scopo di lucro: possono partecipare al bando "
-            "solo enti senza scopo di lucro (associazioni, APS, ODV, ETS, cooperative e "
-            "imprese sociali, fondazioni, comitati)"
+        return Message(
+            gettext_noop(
+                "una %(form)s ha scopo di lucro: possono partecipare al bando solo enti senza "
+                "scopo di lucro (associazioni, APS, ODV, ETS, cooperative e imprese sociali, "
+                "fondazioni, comitati)"
+            ),
+            form=FOR_PROFIT_FORMS[code],
         )
-    allowed = ", ".join(NON_PROFIT_FORMS)
-    return f"forma giuridica «{value}» non prevista: scegliere tra {allowed}"
+    return Message(
+        gettext_noop("forma giuridica «%(form)s» non prevista: scegliere tra %(allowed)s"),
+        form=value,
+        allowed=", ".join(NON_PROFIT_FORMS),
+    )
 
 
 # An 11-digit number whose check digit is right but whose office code (digits 8 to 10) no
-# office has (stdnum it.iva).
-NOT_ISSUED = (
-    "nessun numero di questa forma può essere stato attribuito (il codice dell'ufficio, "
-    "le cifre dall'ottava alla decima, non esiste): controllare di averlo copiato bene"
+# office has (stdnum it.iva), as a tax code and as a VAT number.
+TAX_CODE_NOT_ISSUED = gettext_noop(
+    "codice fiscale non valido: nessun numero di questa forma può essere stato attribuito "
+    "(il codice dell'ufficio, le cifre dall'ottava alla decima, non esiste): controllare di "
+    "averlo copiato bene"
+)
+VAT_NUMBER_NOT_ISSUED = gettext_noop(
+    "partita IVA non valida: nessun numero di questa forma può essere stato attribuito "
+    "(il codice dell'ufficio, le cifre dall'ottava alla decima, non esiste): controllare di "
+    "averlo copiato bene"
 )
 
 
@@ -114,14 +126,21 @@ def tax_code_problem(value: str) -> str | None:
     person's code, or the check character (usually a typing slip)."""
     number = codicefiscale.compact(value or "")
     if len(number) not in (11, 16):
-        return (
-            "il codice fiscale ha 11 cifre per gli enti e 16 caratteri per le persone "
-            f"(ne sono stati indicati {len(number)})"
+        return Message(
+            gettext_noop(
+                "il codice fiscale ha 11 cifre per gli enti e 16 caratteri per le persone "
+                "(ne sono stati indicati %(count)s)"
+            ),
+            count=len(number),
         )
     strange = sorted({ch for ch in number if not (ch.isascii() and ch.isalnum())})
     if strange:
-        shown = " ".join(f"«{ch}»" for ch in strange)
-        return f"il codice fiscale contiene caratteri non ammessi ({shown}): solo lettere e cifre"
+        return Message(
+            gettext_noop(
+                "il codice fiscale contiene caratteri non ammessi (%(shown)s): solo lettere e cifre"
+            ),
+            shown=" ".join(f"«{ch}»" for ch in strange),
+        )
     if len(number) == 11 and not number.isdigit():
         return gettext_noop(
             "il codice fiscale di un ente è fatto di sole cifre (11): "
@@ -130,18 +149,20 @@ def tax_code_problem(value: str) -> str | None:
     try:
         codicefiscale.validate(number)
     except InvalidChecksum:
-        last = "cifra" if len(number) == 11 else "lettera"
-        return (
-            "codice fiscale non valido: il carattere di controllo non torna (l'ultima "
-            f"{last}, la {last} di controllo, non corrisponde alle altre): controllare di "
-            "averlo copiato bene"
+        return Message(
+            gettext_noop(
+                "codice fiscale non valido: il carattere di controllo non torna (l'ultima "
+                "%(last)s, la %(last)s di controllo, non corrisponde alle altre): controllare "
+                "di averlo copiato bene"
+            ),
+            last="cifra" if len(number) == 11 else "lettera",
         )
     except InvalidComponent:
         if len(number) == 11:
-            return f"codice fiscale non valido: {NOT_ISSUED}"
+            return TAX_CODE_NOT_ISSUED
         return gettext_noop("codice fiscale non valido: la data di nascita che contiene non esiste")
     except (InvalidLength, ValidationError):
-        return (
+        return gettext_noop(
             "il codice fiscale di una persona non ha la forma giusta: 6 lettere, 2 cifre, "
             "1 lettera, 2 cifre, 1 lettera, 3 cifre e 1 lettera (es. RSSMRA85T10A562S)"
         )
@@ -154,7 +175,7 @@ def vat_number_problem(value: str) -> str | None:
     except InvalidChecksum:
         return gettext_noop("partita IVA non valida: la cifra di controllo non torna")
     except InvalidComponent:
-        return f"partita IVA non valida: {NOT_ISSUED}"
+        return VAT_NUMBER_NOT_ISSUED
     except InvalidFormat:
         return gettext_noop(
             "partita IVA non valida: sono 11 cifre, e le prime sette non tutte zero"
@@ -180,7 +201,7 @@ def organisation_problems(data: dict) -> dict[str, list[str]]:
     for field, limit in MAX_LENGTHS.items():
         value = data.get(field)
         if isinstance(value, str) and len(value) > limit:
-            add(field, f"al massimo {limit} caratteri")
+            add(field, Message(gettext_noop("al massimo %(count)s caratteri"), count=limit))
     for field in ("vat_number", "runts_number", "withholding_reason"):
         value = data.get(field)
         if value is not None and not isinstance(value, str):

@@ -6,6 +6,7 @@ from wtforms import FieldList, FormField
 from wtforms.validators import ValidationError
 
 from bando.core.schemas import many_lines, one_line
+from workflows.machine import Message
 
 
 class FreeText:
@@ -29,8 +30,11 @@ class FreeText:
 
 def in_page_language(message: str) -> str:
     """An operation's message (Italian: the API's words) in the page's language, when the
-    catalogue has it (the rules mark their fixed messages with gettext_noop); as it is
-    otherwise. Never formatted: a "%" in it stays."""
+    catalogue has it (the rules mark their messages with gettext_noop; one with values is a
+    workflows.machine.Message); as it is otherwise. A plain message is never formatted: a
+    "%" in it stays."""
+    if isinstance(message, Message):
+        return _(message.template, **message.values)
     return _(message) if message else message
 
 
@@ -40,7 +44,7 @@ def place_errors(form, errors: dict) -> dict[str, list[str]]:
     not add up) or to no field of the form."""
     loose: dict[str, list[str]] = {}
     for key, messages in errors.items():
-        messages = [in_page_language(str(message)) for message in messages]
+        messages = [in_page_language(message) for message in messages]
         parts = key.removeprefix("organisation.").split(".")
         field = form
         try:

@@ -359,3 +359,23 @@ def test_the_address_and_the_password_are_judged_with_the_rest(client):
     assert "almeno 12 caratteri" in " ".join(errors["password"])
     assert "organisation" in " ".join(errors)
     assert count(User) == 0 and count(Organisation) == 0
+
+
+@pytest.mark.parametrize(
+    ("tax_code", "english", "italian"),
+    [
+        ("8001234567", "(10 were given)", "(ne sono stati indicati 10)"),
+        ("97071260155", "the check character does not match", "il carattere di controllo"),
+        ("80012345670", "no number of this form can have been issued", "nessun numero"),
+    ],
+)
+def test_a_wrong_tax_code_is_told_in_the_pages_language(client, tax_code, english, italian):
+    client.get("/?lang=en")
+    page = client.post("/registrazione", data=page_form(91, tax_code=tax_code))
+    assert page.status_code == 422 and english in page.text and italian not in page.text
+    client.get("/?lang=it")
+    assert italian in client.post("/registrazione", data=page_form(91, tax_code=tax_code)).text
+    body = registration()
+    body["organisation"]["tax_code"] = tax_code
+    answer = client.post("/api/v1/accounts", json=body, headers={"Accept-Language": "en"})
+    assert italian in " ".join(answer.get_json()["errors"]["organisation.tax_code"])
