@@ -149,13 +149,16 @@ def tax_code_problem(value: str) -> str | None:
     try:
         codicefiscale.validate(number)
     except InvalidChecksum:
-        return Message(
-            gettext_noop(
+        if len(number) == 11:
+            return gettext_noop(
                 "codice fiscale non valido: il carattere di controllo non torna (l'ultima "
-                "%(last)s, la %(last)s di controllo, non corrisponde alle altre): controllare "
-                "di averlo copiato bene"
-            ),
-            last="cifra" if len(number) == 11 else "lettera",
+                "cifra, la cifra di controllo, non corrisponde alle altre): controllare di "
+                "averlo copiato bene"
+            )
+        return gettext_noop(
+            "codice fiscale non valido: il carattere di controllo non torna (l'ultima "
+            "lettera, la lettera di controllo, non corrisponde alle altre): controllare di "
+            "averlo copiato bene"
         )
     except InvalidComponent:
         if len(number) == 11:
